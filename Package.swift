@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-vlm",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vqa", targets: ["vqa"]),
+        .library(name: "ImageCodec", targets: ["ImageCodec"]),
+        .library(name: "ImageOps", targets: ["ImageOps"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "ModelFamilies", targets: ["ModelFamilies"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System C libraries, found through pkg-config (Debian: libpng-dev libjpeg-dev libopenblas-dev).
+        .systemLibrary(
+            name: "CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        .systemLibrary(
+            name: "CJPEG", pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        // The only code that calls libpng/libjpeg: owns their setjmp/longjmp error handling.
+        .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"]),
+
+        // Files -> upright 8-bit RGB(A) pixels.
+        .target(name: "ImageCodec", dependencies: ["CImageCodecs"]),
+        // Pixel operations: Pillow-exact resampling, crops, alpha compositing, normalisation.
+        .target(name: "ImageOps", dependencies: ["ImageCodec", "Tensors"]),
+        // Dense float tensors and their file formats (.npy).
+        .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+        // One file per model family: configs and processors as transformers defines them.
+        .target(name: "ModelFamilies", dependencies: ["ImageCodec", "ImageOps", "Tensors"]),
+        // The command-line tool.
+        .executableTarget(
+            name: "vqa",
+            dependencies: [
+                "ImageCodec", "ImageOps", "Tensors", "ModelFamilies",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // Test helpers: fixture paths and comparisons.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "TestSupport"]),
+        .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps", "ImageCodec", "TestSupport"]),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+        .testTarget(name: "ModelFamiliesTests", dependencies: ["ModelFamilies", "ImageCodec", "Tensors", "TestSupport"]),
+        .testTarget(name: "vqaTests", dependencies: ["vqa", "Tensors", "TestSupport"]),
+    ]
+)

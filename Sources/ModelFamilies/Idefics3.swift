@@ -1,0 +1,247 @@
+import Foundation
+import ImageCodec
+import ImageOps
+import Tensors
+
+// Idefics3 / SmolVLM (model_type "idefics3", "smolvlm"): SigLIP vision tower, pixel-shuffle
+// connector, Llama decoder. This file holds what is specific to the family; the blocks it
+// composes live in their own modules.
+
+/// The image processor settings of an Idefics3/SmolVLM checkpoint, as transformers'
+/// `Idefics3ImageProcessor` / `SmolVLMImageProcessor` read them (same keys, same defaults).
+public struct Idefics3ImageProcessorConfig: Decodable, Sendable, Equatable {
+    /// `size`: `{"longest_edge": n}` or `{"height": h, "width": w}`.
+    public enum Size: Sendable, Equatable {
+        case longestEdge(Int)
+        case exact(height: Int, width: Int)
+    }
+
+    public var doResize = true
+    public var size = Size.longestEdge(4 * 364)
+    /// `max_image_size.longest_edge`: the side of every tile and of the global view.
+    public var maxImageSize = 364
+    public var resample = ResamplingFilter.lanczos
+    public var doRescale = true
+    public var rescaleFactor = 1.0 / 255.0
+    public var doNormalize = true
+    public var imageMean: [Float] = [0.5, 0.5, 0.5]
+    public var imageStd: [Float] = [0.5, 0.5, 0.5]
+    public var doConvertRGB = true
+    public var doImageSplitting = true
+    public var doPad = true
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case doResize = "do_resize", size, maxImageSize = "max_image_size", resample
+        case doRescale = "do_rescale", rescaleFactor = "rescale_factor", doNormalize = "do_normalize"
+        case imageMean = "image_mean", imageStd = "image_std", doConvertRGB = "do_convert_rgb"
+        case doImageSplitting = "do_image_splitting", doPad = "do_pad"
+    }
+
+    private struct SizeDictionary: Decodable {
+        var longest_edge: Int?
+        var height: Int?
+        var width: Int?
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func invalid(_ key: CodingKeys, _ reason: String) -> DecodingError {
+            .dataCorruptedError(forKey: key, in: c, debugDescription: reason)
+        }
+        doResize = try c.decodeIfPresent(Bool.self, forKey: .doResize) ?? doResize
+        if let dictionary = try c.decodeIfPresent(SizeDictionary.self, forKey: .size) {
+            if let edge = dictionary.longest_edge {
+                guard edge > 0 else { throw invalid(.size, "longest_edge must be positive, got \(edge)") }
+                size = .longestEdge(edge)
+            } else if let height = dictionary.height, let width = dictionary.width {
+                guard height > 0, width > 0 else { throw invalid(.size, "height and width must be positive") }
+                size = .exact(height: height, width: width)
+            } else {
+                throw invalid(.size, "expected {\"longest_edge\": n} or {\"height\": h, \"width\": w}")
+            }
+        }
+        if let dictionary = try c.decodeIfPresent(SizeDictionary.self, forKey: .maxImageSize) {
+            guard let edge = dictionary.longest_edge, edge > 0 else {
+                throw invalid(.maxImageSize, "expected {\"longest_edge\": n} with n > 0")
+            }
+            maxImageSize = edge
+        }
+        if let value = try c.decodeIfPresent(Int.self, forKey: .resample) {
+            guard let filter = ResamplingFilter(rawValue: value) else {
+                throw invalid(.resample, "PIL filter \(value) is not supported (supported: "
+                    + ResamplingFilter.allCases.map { "\($0.rawValue) \($0)" }.joined(separator: ", ") + ")")
+            }
+            resample = filter
+        }
+        doRescale = try c.decodeIfPresent(Bool.self, forKey: .doRescale) ?? doRescale
+        rescaleFactor = try c.decodeIfPresent(Double.self, forKey: .rescaleFactor) ?? rescaleFactor
+        doNormalize = try c.decodeIfPresent(Bool.self, forKey: .doNormalize) ?? doNormalize
+        for (key, path) in [(CodingKeys.imageMean, \Self.imageMean), (.imageStd, \Self.imageStd)] {
+            guard let values = try Self.decodeChannels(c, key) else { continue }
+            guard values.count == 3 else { throw invalid(key, "expected 3 values (R, G, B), got \(values.count)") }
+            self[keyPath: path] = values
+        }
+        guard !imageStd.contains(0) else { throw invalid(.imageStd, "a standard deviation of 0 divides by zero") }
+        doConvertRGB = try c.decodeIfPresent(Bool.self, forKey: .doConvertRGB) ?? doConvertRGB
+        doImageSplitting = try c.decodeIfPresent(Bool.self, forKey: .doImageSplitting) ?? doImageSplitting
+        doPad = try c.decodeIfPresent(Bool.self, forKey: .doPad) ?? doPad
+    }
+
+    /// transformers accepts one number for all channels or one per channel.
+    private static func decodeChannels(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> [Float]? {
+        if let single = try? c.decodeIfPresent(Float.self, forKey: key) { return [single, single, single] }
+        return try c.decodeIfPresent([Float].self, forKey: key)
+    }
+
+    var normalization: PixelNormalization {
+        PixelNormalization(rescaleFactor: doRescale ? rescaleFactor : nil,
+                           mean: doNormalize ? imageMean : nil, std: doNormalize ? imageStd : nil)
+    }
+}
+
+/// The processor settings of a model folder, from either layout the Hub has:
+/// transformers 4.x writes a flat `preprocessor_config.json` and a small `processor_config.json`
+/// (`image_seq_len`); transformers 5.x nests the image settings in `processor_config.json`
+/// under `image_processor`.
+public struct Idefics3ProcessorConfig: Sendable, Equatable {
+    public var image: Idefics3ImageProcessorConfig
+    /// Number of `<image>` tokens per frame, when the folder states it.
+    public var imageSequenceLength: Int?
+
+    public init(image: Idefics3ImageProcessorConfig, imageSequenceLength: Int?) {
+        self.image = image
+        self.imageSequenceLength = imageSequenceLength
+    }
+
+    public static func load(from directory: ModelDirectory) throws(ConfigError) -> Idefics3ProcessorConfig {
+        let processorFile = "processor_config.json", preprocessorFile = "preprocessor_config.json"
+        let processor = try directory.jsonObject(processorFile)
+        let image: Idefics3ImageProcessorConfig
+        if let nested = processor?["image_processor"] {
+            guard let nested = nested as? [String: Any] else {
+                throw ConfigError(file: directory.url.appendingPathComponent(processorFile).path,
+                                  reason: "field 'image_processor' must be an object")
+            }
+            image = try directory.decode(Idefics3ImageProcessorConfig.self, from: nested, file: processorFile)
+        } else if let flat = try directory.jsonObject(preprocessorFile) {
+            image = try directory.decode(Idefics3ImageProcessorConfig.self, from: flat, file: preprocessorFile)
+        } else {
+            throw ConfigError(file: directory.url.path,
+                              reason: "no image processor settings: expected \(preprocessorFile), or \(processorFile) with an 'image_processor' object")
+        }
+        var sequenceLength: Int?
+        if let value = processor?["image_seq_len"] {
+            guard let number = value as? Int, number > 0 else {
+                throw ConfigError(file: directory.url.appendingPathComponent(processorFile).path,
+                                  reason: "field 'image_seq_len' must be a positive integer")
+            }
+            sequenceLength = number
+        }
+        return Idefics3ProcessorConfig(image: image, imageSequenceLength: sequenceLength)
+    }
+}
+
+/// One image after processing: its frames (tiles row-major, then the global view) and the tile grid.
+public struct Idefics3ProcessedImage: Sendable {
+    public let frames: [Image]
+    /// Tile rows and columns; both 0 when the image is a single frame (no split).
+    public let rows: Int
+    public let cols: Int
+}
+
+/// What transformers' `SmolVLMImageProcessorPil` / `Idefics3ImageProcessorPil` compute, step for step.
+public struct Idefics3ImageProcessor: Sendable {
+    /// transformers' `MAX_IMAGE_SIZE`: no side grows past 4096 after the first resize.
+    static let maxResizedSide = 4096
+
+    public let config: Idefics3ImageProcessorConfig
+
+    public init(config: Idefics3ImageProcessorConfig) {
+        self.config = config
+    }
+
+    public func process(_ image: Image) -> Idefics3ProcessedImage {
+        // RGBA over white first (do_convert_rgb); with it off, transformers would hand 4 channels
+        // to a 3-channel model, so the alpha is composited either way.
+        var image = image.compositedOverWhite()
+        if config.doResize {
+            let (height, width) = resizedSize(height: image.height, width: image.width)
+            image = image.resized(width: width, height: height, filter: config.resample)
+        }
+        let side = config.maxImageSize
+        guard config.doImageSplitting else {
+            return Idefics3ProcessedImage(frames: [image.resized(width: side, height: side, filter: config.resample)], rows: 0, cols: 0)
+        }
+        let (height, width) = tiledSize(height: image.height, width: image.width)
+        image = image.resized(width: width, height: height, filter: config.resample)
+        guard image.height > side || image.width > side else {
+            return Idefics3ProcessedImage(frames: [image], rows: 0, cols: 0)
+        }
+        let rows = (image.height - side) / side + 1
+        let cols = (image.width - side) / side + 1
+        var frames: [Image] = []
+        for row in 0..<rows {
+            for col in 0..<cols {
+                frames.append(image.cropped(x: col * side, y: row * side, width: side, height: side))
+            }
+        }
+        frames.append(image.resized(width: side, height: side, filter: config.resample))
+        return Idefics3ProcessedImage(frames: frames, rows: rows, cols: cols)
+    }
+
+    /// The float32 `pixel_values` for the frames of `images` (one prompt), N × 3 × H × W. Frames
+    /// of different sizes (possible only when `size.longest_edge` < `max_image_size`) are padded
+    /// with zeros to the largest, as `do_pad` does; a tensor needs one size even when it is off.
+    public func pixelValues(_ images: [Idefics3ProcessedImage]) -> Tensor {
+        config.normalization.pixelValues(images.flatMap(\.frames))
+    }
+
+    /// Step 1 (`get_resize_output_image_size`): scale the longest edge to `size.longest_edge`,
+    /// the other side truncated and then rounded up to even; then cap both at 4096.
+    func resizedSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        let maxLength: Int
+        switch config.size {
+        case .exact(let height, let width): return (height, width)
+        case .longestEdge(let edge): maxLength = edge
+        }
+        var (h, w) = (height, width)
+        let aspect = Double(w) / Double(h)
+        if w >= h {
+            w = maxLength
+            h = Int(Double(w) / aspect)
+            if h % 2 != 0 { h += 1 }
+        } else {
+            h = maxLength
+            w = Int(Double(h) * aspect)
+            if w % 2 != 0 { w += 1 }
+        }
+        (h, w) = (max(h, 1), max(w, 1))
+        let capAspect = Double(w) / Double(h)
+        if w >= h && w > Self.maxResizedSide {
+            w = Self.maxResizedSide
+            h = Int(Double(w) / capAspect)
+        } else if h > w && h > Self.maxResizedSide {
+            h = Self.maxResizedSide
+            w = Int(Double(h) * capAspect)
+        }
+        return (max(h, 1), max(w, 1))
+    }
+
+    /// Step 2 (`resize_for_vision_encoder`): round the longer side up to a multiple of the tile
+    /// side, derive the other from the aspect ratio, and round it up to a multiple too.
+    func tiledSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        let side = Double(config.maxImageSize)
+        let aspect = Double(width) / Double(height)
+        // max(1, ·): float rounding could make the derived side 0 for extreme aspect ratios.
+        func roundUp(_ value: Double) -> Int { max(1, Int((value / side).rounded(.up))) * config.maxImageSize }
+        if width >= height {
+            let w = roundUp(Double(width))
+            return (roundUp(Double(Int(Double(w) / aspect))), w)
+        } else {
+            let h = roundUp(Double(height))
+            return (h, roundUp(Double(Int(Double(h) * aspect))))
+        }
+    }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct VQA: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vqa",
+        abstract: "Ask vision-language models about images, on the CPU.",
+        subcommands: [Preprocess.self])
+}
