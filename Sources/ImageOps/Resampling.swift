@@ -109,8 +109,9 @@ struct ResamplingCoefficients {
 
 extension Image {
     /// This image resized to `width` × `height` with Pillow's separable convolution, bit for bit:
-    /// the same double-precision taps, the same 22-bit fixed-point rounding, a horizontal pass
-    /// over just the rows the vertical pass reads, then the vertical pass.
+    /// the same double-precision taps, the same 22-bit fixed-point rounding, and Pillow 13's
+    /// pass order: horizontal first (over just the rows the vertical pass reads), unless the
+    /// height shrinks by more than twice as many pixels as the width, then vertical first.
     ///
     /// Channels are filtered independently. Pillow premultiplies alpha before resizing RGBA;
     /// the vision pipeline composites onto white first and so only ever resizes RGB.
@@ -119,20 +120,20 @@ extension Image {
         if outWidth == width && outHeight == height { return self }
         let horizontal = ResamplingCoefficients(inputSize: width, outputSize: outWidth, filter: filter)
         let vertical = ResamplingCoefficients(inputSize: height, outputSize: outHeight, filter: filter)
+        let verticalFirst = height - outHeight > 0 && height - outHeight > 2 * (width - outWidth)
 
-        var source = self
-        var rowOffset = 0
-        if outWidth != width {
-            // Only the source rows the vertical pass will read (all rows when height is unchanged).
-            let firstRow = outHeight != height ? vertical.first[0] : 0
-            let lastRow = outHeight != height ? vertical.first[outHeight - 1] + vertical.count[outHeight - 1] : height
-            source = resampleRows(self, rows: firstRow..<lastRow, toWidth: outWidth, using: horizontal)
-            rowOffset = firstRow
+        if verticalFirst {
+            let shorter = resampleColumns(self, rowOffset: 0, toHeight: outHeight, using: vertical)
+            return outWidth == width ? shorter : resampleRows(shorter, rows: 0..<outHeight, toWidth: outWidth, using: horizontal)
         }
-        if outHeight != height {
-            source = resampleColumns(source, rowOffset: rowOffset, toHeight: outHeight, using: vertical)
+        guard outWidth != width else {
+            return resampleColumns(self, rowOffset: 0, toHeight: outHeight, using: vertical)
         }
-        return source
+        // Only the source rows the vertical pass will read (all rows when height is unchanged).
+        let firstRow = outHeight != height ? vertical.first[0] : 0
+        let lastRow = outHeight != height ? vertical.first[outHeight - 1] + vertical.count[outHeight - 1] : height
+        let narrower = resampleRows(self, rows: firstRow..<lastRow, toWidth: outWidth, using: horizontal)
+        return outHeight == height ? narrower : resampleColumns(narrower, rowOffset: firstRow, toHeight: outHeight, using: vertical)
     }
 }
 
