@@ -45,7 +45,7 @@ let package = Package(
             ]),
 
         // Test helpers: fixture paths and comparisons.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "TestSupport"]),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps", "ImageCodec", "TestSupport"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),

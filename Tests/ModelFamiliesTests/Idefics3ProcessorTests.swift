@@ -5,51 +5,7 @@ import Tensors
 import Testing
 import TestSupport
 
-/// Tests/Fixtures/processor/expected/manifest.json: transformers' SmolVLMImageProcessorPil outputs.
-struct ProcessorExpectations: Decodable {
-    struct Case: Decodable, CustomTestStringConvertible, Sendable {
-        let model: String
-        let images: [String]
-        let split: Bool
-        let shape: [Int]
-        let rows: [Int]
-        let cols: [Int]
-        let levels_checksum: String
-        let frame_level_sums: [Int]
-        let frames: String?
-
-        var testDescription: String { "\(model) \(split ? "split" : "no split") \(images.joined(separator: " + "))" }
-    }
-
-    let generator: String
-    let level_values_f32_bits: [UInt32]
-    let cases: [Case]
-}
-
-let processorExpectations = try! Fixtures.json(ProcessorExpectations.self, "processor/expected/manifest.json")
-
-/// The 8-bit level of each value of `pixelValues`, proving on the way that each value is exactly
-/// transformers' float32 for that level.
-func levels(of pixelValues: Tensor) throws -> [UInt8] {
-    let table = processorExpectations.level_values_f32_bits.map(Float.init(bitPattern:))
-    return try pixelValues.scalars.map { value in
-        let level = Int(((Double(value) * 0.5 + 0.5) * 255).rounded())
-        guard (0...255).contains(level), table[level].bitPattern == value.bitPattern else {
-            throw ConfigError(file: "pixel_values", reason: "\(value) is not the float32 of an 8-bit level")
-        }
-        return UInt8(level)
-    }
-}
-
-/// The fixture script's position-weighted checksum (wrapping at 2^64).
-func levelsChecksum(_ levels: [UInt8]) -> String {
-    var sum: UInt64 = 0
-    for (index, level) in levels.enumerated() {
-        sum &+= UInt64(level) &* ((UInt64(index) &* 2_654_435_761) & 0xFFFF_FFFF)
-    }
-    let hex = String(sum, radix: 16)
-    return String(repeating: "0", count: 16 - hex.count) + hex
-}
+let processorExpectations = ProcessorExpectations.fixture
 
 @Suite struct Idefics3ProcessorTests {
     @Test(arguments: processorExpectations.cases)
@@ -65,13 +21,13 @@ func levelsChecksum(_ levels: [UInt8]) -> String {
         #expect(processed.map(\.cols) == expected.cols)
         let pixelValues = processor.pixelValues(processed)
         #expect(pixelValues.shape == expected.shape)
-        let ours = try levels(of: pixelValues)
+        let ours = try processorExpectations.levels(of: pixelValues)
         let frameSize = ours.count / max(expected.shape[0], 1)
         let sums = (0..<expected.shape[0]).map { frame in
             ours[(frame * frameSize)..<((frame + 1) * frameSize)].reduce(0) { $0 + Int($1) }
         }
         #expect(sums == expected.frame_level_sums)
-        #expect(levelsChecksum(ours) == expected.levels_checksum)
+        #expect(ProcessorExpectations.checksum(ours) == expected.levels_checksum)
         if let frames = expected.frames {
             // Stored as frames stacked vertically, channels last.
             let stacked = try ImageDecoder.decode(contentsOf: Fixtures.url("processor/expected/" + frames))
