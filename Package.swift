@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "ImageCodec", targets: ["ImageCodec"]),
         .library(name: "ImageOps", targets: ["ImageOps"]),
         .library(name: "Tensors", targets: ["Tensors"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "ModelFamilies", targets: ["ModelFamilies"]),
     ],
     dependencies: [
@@ -34,6 +35,8 @@ let package = Package(
         .target(name: "ImageOps", dependencies: ["ImageCodec", "Tensors"]),
         // Dense float tensors and their file formats (.npy).
         .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+        // HuggingFace tokenizer.json: BPE encoding and decoding, exact to `tokenizers`.
+        .target(name: "Tokenizers"),
         // One file per model family: configs and processors as transformers defines them.
         .target(name: "ModelFamilies", dependencies: ["ImageCodec", "ImageOps", "Tensors"]),
         // The command-line tool.
@@ -49,6 +52,7 @@ let package = Package(
         .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "TestSupport"]),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps", "ImageCodec", "TestSupport"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ModelFamiliesTests", dependencies: ["ModelFamilies", "ImageCodec", "Tensors", "TestSupport"]),
         .testTarget(name: "vqaTests", dependencies: ["vqa", "Tensors", "TestSupport"]),
     ]
