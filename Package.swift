@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "vqa",
             dependencies: [
-                "ImageCodec", "ImageOps", "Tensors", "ModelFamilies",
+                "ImageCodec", "ImageOps", "Tensors", "Tokenizers", "ModelFamilies",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -42,7 +42,7 @@ struct Preprocess: AsyncParsableCommand {
         if noImageSplitting { config.doImageSplitting = false }
         let outputURL = output.map { URL(fileURLWithPath: $0) }
         if let outputURL, !overwrite, FileManager.default.fileExists(atPath: outputURL.path) {
-            throw ValidationError("\(outputURL.path) exists; pass --overwrite to replace it")
+            throw CommandError("\(outputURL.path) exists; pass --overwrite to replace it")
         }
         let processor = Idefics3ImageProcessor(config: config)
         var processed: [Idefics3ProcessedImage] = []
