@@ -21,11 +21,15 @@ enum ByteLevelTable {
         return map
     }()
 
+    /// The UTF-8 of each byte's character.
+    private static let utf8: [[UInt8]] = scalars.map { Array(String($0).utf8) }
+
     /// The byte-level spelling of `text`: one character per UTF-8 byte.
     static func encode(_ text: Substring) -> String {
-        var result = String.UnicodeScalarView()
-        for byte in text.utf8 { result.append(scalars[Int(byte)]) }
-        return String(result)
+        var result: [UInt8] = []
+        result.reserveCapacity(text.utf8.count * 2)
+        for byte in text.utf8 { result += utf8[Int(byte)] }
+        return String(decoding: result, as: UTF8.self)
     }
 }
 

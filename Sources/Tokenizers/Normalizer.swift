@@ -104,15 +104,16 @@ struct Pattern: @unchecked Sendable {  // NSRegularExpression is immutable and t
     }
 
     func replaceAll(in text: String, with content: String) -> String {
-        var result = String.UnicodeScalarView()
+        // Built as UTF-8 bytes: appending scalar slices to a String is quadratic on long texts.
+        var result: [UInt8] = []
+        result.reserveCapacity(text.utf8.count)
         var last = text.startIndex
-        let view = text.unicodeScalars
         for range in matches(in: Substring(text)) {
-            result.append(contentsOf: view[last..<range.lowerBound])
-            result.append(contentsOf: content.unicodeScalars)
+            result += text.utf8[last..<range.lowerBound]
+            result += content.utf8
             last = range.upperBound
         }
-        result.append(contentsOf: view[last...])
-        return String(result)
+        result += text.utf8[last...]
+        return String(decoding: result, as: UTF8.self)
     }
 }

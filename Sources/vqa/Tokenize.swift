@@ -11,6 +11,7 @@ struct Tokenize: AsyncParsableCommand {
             generation_config.json when present). Examples:
               vqa tokenize --model DIR "What is in this chart?"
               vqa tokenize --model DIR --json --file prompt.txt
+              vqa tokenize --model DIR --count --file book.txt
               vqa tokenize --model DIR --decode 1 4093 28
             """)
 
@@ -19,6 +20,9 @@ struct Tokenize: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Print one JSON object {\"ids\": [...], \"tokens\": [...]}.")
     var json = false
+
+    @Flag(name: .long, help: "Print only the number of tokens.")
+    var count = false
 
     @Flag(name: .long, help: "Do not add the special tokens the post-processor adds (BOS, ...).")
     var noSpecial = false
@@ -71,6 +75,10 @@ struct Tokenize: AsyncParsableCommand {
             text = input[0]
         }
         let ids = try tokenizer.encode(text, addSpecialTokens: !noSpecial)
+        if count {
+            print(ids.count)
+            return
+        }
         let tokens = ids.map { tokenizer.token(for: $0) ?? "" }
         if json {
             let object: [String: Any] = ["ids": ids, "tokens": tokens]
