@@ -10,7 +10,9 @@ let package = Package(
         .library(name: "ImageOps", targets: ["ImageOps"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "ModelFormats", targets: ["ModelFormats"]),
         .library(name: "ModelFamilies", targets: ["ModelFamilies"]),
+        .library(name: "Runtime", targets: ["Runtime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,13 +39,18 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["COpenBLAS"]),
         // HuggingFace tokenizer.json: BPE encoding and decoding, exact to `tokenizers`.
         .target(name: "Tokenizers"),
-        // One file per model family: configs and processors as transformers defines them.
-        .target(name: "ModelFamilies", dependencies: ["ImageCodec", "ImageOps", "Tensors"]),
+        // Weight files: safetensors (memory-mapped, validated), sharded or not.
+        .target(name: "ModelFormats"),
+        // Blocks (the Llama decoder, ...) written once, and one file per model family composing
+        // them, with configs and processors as transformers defines them.
+        .target(name: "ModelFamilies", dependencies: ["ImageCodec", "ImageOps", "Tensors", "ModelFormats"]),
+        // Generation: sampling, stop conditions, streaming.
+        .target(name: "Runtime", dependencies: ["ModelFamilies", "Tensors", "Tokenizers"]),
         // The command-line tool.
         .executableTarget(
             name: "vqa",
             dependencies: [
-                "ImageCodec", "ImageOps", "Tensors", "Tokenizers", "ModelFamilies",
+                "ImageCodec", "ImageOps", "Tensors", "Tokenizers", "ModelFamilies", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -54,6 +61,7 @@ let package = Package(
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ModelFamiliesTests", dependencies: ["ModelFamilies", "ImageCodec", "Tensors", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["ModelFamilies", "ModelFormats", "Runtime", "Tensors", "Tokenizers", "TestSupport"]),
         .testTarget(name: "vqaTests", dependencies: ["vqa", "Tensors", "TestSupport"]),
     ]
 )

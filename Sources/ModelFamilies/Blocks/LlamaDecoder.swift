@@ -1,0 +1,193 @@
+import Foundation
+import ModelFormats
+import Tensors
+
+/// Keys and values of every layer for the positions seen so far, so each new token attends to
+/// the past without recomputing it.
+public struct KVCache: Sendable {
+    /// Per layer: capacity × kvHeads × headDim.
+    var keys: [[Float]]
+    var values: [[Float]]
+    /// Positions filled.
+    public internal(set) var count: Int
+    public let capacity: Int
+}
+
+/// A Llama decoder (pre-norm blocks of grouped-query attention with rotary positions and a
+/// SwiGLU MLP, then RMSNorm and the output projection), written once for every family that
+/// uses one. The forward pass reads top to bottom like llama2.c's.
+public final class LlamaDecoder: Sendable {
+    struct Layer: Sendable {
+        let attentionNorm: [Float]
+        let query, key, value, output: [Float]
+        let queryBias, keyBias, valueBias, outputBias: [Float]?
+        let mlpNorm: [Float]
+        let gate, up, down: [Float]
+        let gateBias, upBias, downBias: [Float]?
+    }
+
+    public let config: LlamaConfig
+    let embedding: [Float]      // vocab × hidden
+    let layers: [Layer]
+    let finalNorm: [Float]
+    let outputProjection: [Float]  // vocab × hidden (the embedding when tied)
+    /// Rotary inverse frequencies, headDim / 2 of them.
+    let inverseFrequencies: [Float]
+
+    /// Loads the weights named `prefix` + transformers' Llama names (`model.` for
+    /// LlamaForCausalLM, `model.text_model.` inside Idefics3), and `lmHead` for the output layer.
+    /// Every tensor's shape is checked against `config`; `used` collects the names consumed.
+    public init(config: LlamaConfig, checkpoint: SafetensorsCheckpoint, prefix: String, lmHead: String,
+                used: inout Set<String>) throws(WeightsError) {
+        self.config = config
+        let (hidden, kvWidth) = (config.hiddenSize, config.numKeyValueHeads * config.headDim)
+        let queryWidth = config.numAttentionHeads * config.headDim
+        var loader = WeightLoader(checkpoint: checkpoint)
+        embedding = try loader.load(prefix + "embed_tokens.weight", shape: [config.vocabSize, hidden])
+        var layers: [Layer] = []
+        for index in 0..<config.numHiddenLayers {
+            let p = "\(prefix)layers.\(index)."
+            let attentionBias = config.attentionBias, mlpBias = config.mlpBias
+            layers.append(Layer(
+                attentionNorm: try loader.load(p + "input_layernorm.weight", shape: [hidden]),
+                query: try loader.load(p + "self_attn.q_proj.weight", shape: [queryWidth, hidden]),
+                key: try loader.load(p + "self_attn.k_proj.weight", shape: [kvWidth, hidden]),
+                value: try loader.load(p + "self_attn.v_proj.weight", shape: [kvWidth, hidden]),
+                output: try loader.load(p + "self_attn.o_proj.weight", shape: [hidden, queryWidth]),
+                queryBias: attentionBias ? try loader.load(p + "self_attn.q_proj.bias", shape: [queryWidth]) : nil,
+                keyBias: attentionBias ? try loader.load(p + "self_attn.k_proj.bias", shape: [kvWidth]) : nil,
+                valueBias: attentionBias ? try loader.load(p + "self_attn.v_proj.bias", shape: [kvWidth]) : nil,
+                outputBias: attentionBias ? try loader.load(p + "self_attn.o_proj.bias", shape: [hidden]) : nil,
+                mlpNorm: try loader.load(p + "post_attention_layernorm.weight", shape: [hidden]),
+                gate: try loader.load(p + "mlp.gate_proj.weight", shape: [config.intermediateSize, hidden]),
+                up: try loader.load(p + "mlp.up_proj.weight", shape: [config.intermediateSize, hidden]),
+                down: try loader.load(p + "mlp.down_proj.weight", shape: [hidden, config.intermediateSize]),
+                gateBias: mlpBias ? try loader.load(p + "mlp.gate_proj.bias", shape: [config.intermediateSize]) : nil,
+                upBias: mlpBias ? try loader.load(p + "mlp.up_proj.bias", shape: [config.intermediateSize]) : nil,
+                downBias: mlpBias ? try loader.load(p + "mlp.down_proj.bias", shape: [hidden]) : nil))
+        }
+        self.layers = layers
+        finalNorm = try loader.load(prefix + "norm.weight", shape: [hidden])
+        if config.tieWordEmbeddings {
+            outputProjection = embedding
+            loader.used.insert(lmHead)  // a saved copy of the tied weight is not "unexpected"
+        } else {
+            outputProjection = try loader.load(lmHead, shape: [config.vocabSize, hidden])
+        }
+        let half = config.headDim / 2
+        inverseFrequencies = (0..<half).map { i in
+            Float(1 / Foundation.pow(config.ropeTheta, Double(2 * i) / Double(config.headDim)))
+        }
+        used.formUnion(loader.used)
+    }
+
+    public func makeCache(capacity: Int? = nil) -> KVCache {
+        let capacity = min(capacity ?? config.maxPositionEmbeddings, config.maxPositionEmbeddings)
+        let size = capacity * config.numKeyValueHeads * config.headDim
+        return KVCache(keys: Array(repeating: [Float](repeating: 0, count: size), count: config.numHiddenLayers),
+                       values: Array(repeating: [Float](repeating: 0, count: size), count: config.numHiddenLayers),
+                       count: 0, capacity: capacity)
+    }
+
+    /// The input embeddings of `tokens` (tokens × hidden). Callers may overwrite rows (image
+    /// features, say) before passing them to `forward`.
+    public func embed(_ tokens: [Int]) -> [Float] {
+        let hidden = config.hiddenSize
+        var x = [Float](repeating: 0, count: tokens.count * hidden)
+        for (row, token) in tokens.enumerated() {
+            precondition(token >= 0 && token < config.vocabSize, "token id \(token) outside the vocabulary")
+            x.replaceSubrange((row * hidden)..<((row + 1) * hidden), with: embedding[(token * hidden)..<((token + 1) * hidden)])
+        }
+        return x
+    }
+
+    /// Runs `embeddings` (count × hidden, at positions `cache.count` onwards) through the
+    /// decoder, appending their keys and values to `cache`; returns the logits of the last one.
+    public func forward(embeddings: [Float], cache: inout KVCache) -> [Float] {
+        let hidden = config.hiddenSize
+        let count = embeddings.count / hidden
+        precondition(count > 0 && cache.count + count <= cache.capacity, "KV cache overflow")
+        var x = embeddings
+        for (index, layer) in layers.enumerated() {
+            // Attention block: x += o(attention(rope(q), rope(k), v)) of RMSNorm(x).
+            let normed = Kernels.rmsNorm(x, width: hidden, weight: layer.attentionNorm, epsilon: config.rmsNormEps)
+            var q = linear(normed, count, layer.query, layer.queryBias)
+            var k = linear(normed, count, layer.key, layer.keyBias)
+            let v = linear(normed, count, layer.value, layer.valueBias)
+            applyRotary(&q, heads: config.numAttentionHeads, count: count, start: cache.count)
+            applyRotary(&k, heads: config.numKeyValueHeads, count: count, start: cache.count)
+            store(k, v, layer: index, count: count, cache: &cache)
+            let attended = attention(q, layer: index, count: count, cache: cache)
+            Kernels.add(&x, linear(attended, count, layer.output, layer.outputBias))
+            // MLP block: x += down(silu(gate) · up) of RMSNorm(x).
+            let mlpInput = Kernels.rmsNorm(x, width: hidden, weight: layer.mlpNorm, epsilon: config.rmsNormEps)
+            let activated = Kernels.siluProduct(linear(mlpInput, count, layer.gate, layer.gateBias),
+                                                linear(mlpInput, count, layer.up, layer.upBias))
+            Kernels.add(&x, linear(activated, count, layer.down, layer.downBias))
+        }
+        cache.count += count
+        let last = Array(x[((count - 1) * hidden)...])
+        let normed = Kernels.rmsNorm(last, width: hidden, weight: finalNorm, epsilon: config.rmsNormEps)
+        return Kernels.linear(normed, rows: 1, weight: outputProjection, inFeatures: hidden, outFeatures: config.vocabSize)
+    }
+
+    private func linear(_ x: [Float], _ rows: Int, _ weight: [Float], _ bias: [Float]?) -> [Float] {
+        let inFeatures = x.count / rows
+        return Kernels.linear(x, rows: rows, weight: weight, inFeatures: inFeatures, outFeatures: weight.count / inFeatures, bias: bias)
+    }
+
+    /// Rotate-half RoPE on each head of each row: (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin).
+    private func applyRotary(_ x: inout [Float], heads: Int, count: Int, start: Int) {
+        let headDim = config.headDim, half = headDim / 2
+        x.withUnsafeMutableBufferPointer { x in
+            for row in 0..<count {
+                let position = Float(start + row)
+                for i in 0..<half {
+                    let angle = position * inverseFrequencies[i]
+                    let (cosine, sine) = (cos(angle), sin(angle))
+                    for head in 0..<heads {
+                        let base = (row * heads + head) * headDim
+                        let (a, b) = (x[base + i], x[base + i + half])
+                        x[base + i] = a * cosine - b * sine
+                        x[base + i + half] = b * cosine + a * sine
+                    }
+                }
+            }
+        }
+    }
+
+    private func store(_ k: [Float], _ v: [Float], layer: Int, count: Int, cache: inout KVCache) {
+        let width = config.numKeyValueHeads * config.headDim
+        let start = cache.count * width
+        cache.keys[layer].replaceSubrange(start..<(start + count * width), with: k)
+        cache.values[layer].replaceSubrange(start..<(start + count * width), with: v)
+    }
+
+    /// Causal grouped-query attention of `count` new queries over all cached positions.
+    private func attention(_ q: [Float], layer: Int, count: Int, cache: KVCache) -> [Float] {
+        cache.keys[layer].withUnsafeBufferPointer { keys in
+            cache.values[layer].withUnsafeBufferPointer { values in
+                Kernels.attention(queries: q, count: count, heads: config.numAttentionHeads, keys: keys.baseAddress!,
+                                  values: values.baseAddress!, keyCount: cache.count + count, kvHeads: config.numKeyValueHeads,
+                                  headDim: config.headDim, causalStart: cache.count)
+            }
+        }
+    }
+}
+
+/// Reads tensors by name with shape checks, remembering which were used.
+struct WeightLoader {
+    let checkpoint: SafetensorsCheckpoint
+    var used: Set<String> = []
+
+    mutating func load(_ name: String, shape: [Int]) throws(WeightsError) -> [Float] {
+        guard let entry = checkpoint.tensors[name] else {
+            throw WeightsError(file: "model.safetensors", tensor: name, reason: "missing from the checkpoint")
+        }
+        guard entry.shape == shape else {
+            throw WeightsError(file: entry.fileName, tensor: name, reason: "has shape \(entry.shape), config.json implies \(shape)")
+        }
+        used.insert(name)
+        return try entry.floats()
+    }
+}

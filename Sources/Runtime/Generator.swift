@@ -1,0 +1,195 @@
+import ModelFamilies
+import Tensors
+import Tokenizers
+
+/// Why generation could not start or go on.
+public enum GenerationError: Error, CustomStringConvertible, Sendable, Equatable {
+    case invalidParameter(String)
+    case emptyPrompt
+    case contextOverflow(promptTokens: Int, contextLength: Int)
+
+    public var description: String {
+        switch self {
+        case .invalidParameter(let message): return message
+        case .emptyPrompt: return "the prompt has no tokens"
+        case .contextOverflow(let prompt, let context):
+            return "the prompt is \(prompt) tokens but the model's context holds \(context); shorten it"
+        }
+    }
+}
+
+/// One generated token, with its log-probability and the most likely alternatives when asked.
+public struct GeneratedToken: Sendable, Equatable {
+    public let id: Int
+    /// log P(token) under the model (before temperature and filtering).
+    public let logprob: Float
+    /// The `topLogprobs` most likely tokens at this step, most likely first.
+    public let topLogprobs: [(id: Int, logprob: Float)]
+
+    public static func == (a: GeneratedToken, b: GeneratedToken) -> Bool {
+        a.id == b.id && a.logprob == b.logprob && a.topLogprobs.map(\.id) == b.topLogprobs.map(\.id)
+            && a.topLogprobs.map(\.logprob) == b.topLogprobs.map(\.logprob)
+    }
+}
+
+/// Why generation ended.
+public enum FinishReason: String, Sendable {
+    /// An end-of-sequence token or a stop string.
+    case stop
+    /// max_new_tokens reached.
+    case length
+    /// The model's context is full.
+    case contextFull = "context_full"
+}
+
+/// What a run delivers, in order: each token as it is chosen, the output text in pieces of
+/// whole characters (stop strings left out), and at the end why it stopped.
+public enum GenerationEvent: Sendable {
+    case token(GeneratedToken)
+    case text(String)
+    case finished(FinishReason)
+}
+
+/// Generates text from a prompt with a causal language model.
+public struct Generator: Sendable {
+    public let model: any CausalLanguageModel
+    public let tokenizer: Tokenizer
+    /// Ids that end generation (from generation_config.json / tokenizer_config.json).
+    public let endOfSequence: Set<Int>
+
+    public init(model: any CausalLanguageModel, tokenizer: Tokenizer, endOfSequence: [Int]) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.endOfSequence = Set(endOfSequence)
+    }
+
+    /// Runs generation to the end, calling `onEvent` as it goes; returns why it stopped.
+    /// `prefill`, when given, runs the prompt instead of the plain token lookup (to put image
+    /// embeddings in it) and returns the logits after it.
+    @discardableResult
+    public func generate(prompt: [Int], parameters: GenerationParameters,
+                         prefill: ((inout KVCache) -> [Float])? = nil,
+                         onEvent: (GenerationEvent) throws -> Void) throws -> FinishReason {
+        try parameters.validate()
+        guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
+        guard prompt.count < model.contextLength else {
+            throw GenerationError.contextOverflow(promptTokens: prompt.count, contextLength: model.contextLength)
+        }
+        var cache = model.makeCache()
+        var logits = prefill?(&cache) ?? model.logits(after: prompt, cache: &cache)
+        var sampler = Sampler(parameters: parameters)
+        var history = prompt
+        var output = OutputText(stopStrings: parameters.stopStrings, tokenizer: tokenizer)
+
+        var reason = FinishReason.length
+        for step in 0..<parameters.maxNewTokens {
+            let id = sampler.choose(logits, history: history)
+            history.append(id)
+            try onEvent(.token(describe(id, logits: logits, top: parameters.topLogprobs)))
+            if endOfSequence.contains(id) {
+                reason = .stop
+                break
+            }
+            let (piece, stopped) = output.append(id)
+            if !piece.isEmpty { try onEvent(.text(piece)) }
+            if stopped {
+                reason = .stop
+                break
+            }
+            if step == parameters.maxNewTokens - 1 { break }
+            guard cache.count < cache.capacity else {
+                reason = .contextFull
+                break
+            }
+            logits = model.logits(after: [id], cache: &cache)
+        }
+        let rest = output.finish()
+        if !rest.isEmpty { try onEvent(.text(rest)) }
+        try onEvent(.finished(reason))
+        return reason
+    }
+
+    /// The text, tokens and finish reason of a whole run.
+    public func complete(prompt: [Int], parameters: GenerationParameters) throws -> (text: String, tokens: [GeneratedToken], finish: FinishReason) {
+        var text = "", tokens: [GeneratedToken] = []
+        let finish = try generate(prompt: prompt, parameters: parameters) { event in
+            switch event {
+            case .token(let token): tokens.append(token)
+            case .text(let piece): text += piece
+            case .finished: break
+            }
+        }
+        return (text, tokens, finish)
+    }
+
+    /// The same run as an `AsyncSequence` of events, computed on a background task that stops
+    /// when the consumer does.
+    public func stream(prompt: [Int], parameters: GenerationParameters) -> AsyncThrowingStream<GenerationEvent, Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task.detached { [self] in
+                do {
+                    try generate(prompt: prompt, parameters: parameters) { event in
+                        try Task.checkCancellation()
+                        continuation.yield(event)
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func describe(_ id: Int, logits: [Float], top: Int?) -> GeneratedToken {
+        let logprobs = Kernels.logSoftmax(logits)
+        var alternatives: [(id: Int, logprob: Float)] = []
+        if let top, top > 0 {
+            alternatives = logprobs.indices.sorted { logprobs[$0] != logprobs[$1] ? logprobs[$0] > logprobs[$1] : $0 < $1 }
+                .prefix(top).map { ($0, logprobs[$0]) }
+        }
+        return GeneratedToken(id: id, logprob: logprobs[id], topLogprobs: alternatives)
+    }
+}
+
+/// The output text as tokens arrive: decoded incrementally (whole characters only), with the
+/// last few characters held back while they could still be the start of a stop string.
+struct OutputText {
+    let stopStrings: [String]
+    private var decoder: DecodeStream
+    private var pending = ""  // decoded but not yet handed out
+
+    init(stopStrings: [String], tokenizer: Tokenizer) {
+        self.stopStrings = stopStrings.filter { !$0.isEmpty }
+        decoder = DecodeStream(tokenizer: tokenizer, skipSpecialTokens: true)
+    }
+
+    /// Adds a token; returns the text that is now final, and whether a stop string was reached
+    /// (the text then ends just before it).
+    mutating func append(_ id: Int) -> (String, stopped: Bool) {
+        pending += decoder.step(id) ?? ""
+        if let stop = stopStrings.compactMap({ pending.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            let before = String(pending[..<stop.lowerBound])
+            pending = ""
+            return (before, true)
+        }
+        // Keep the longest suffix of `pending` that is a prefix of some stop string.
+        var keep = 0
+        for stop in stopStrings {
+            for length in stride(from: min(stop.count, pending.count), to: 0, by: -1)
+            where length > keep && pending.hasSuffix(stop.prefix(length)) {
+                keep = length
+                break
+            }
+        }
+        let ready = String(pending.dropLast(keep))
+        pending = String(pending.suffix(keep))
+        return (ready, false)
+    }
+
+    /// What was held back, when generation ends without a stop string.
+    mutating func finish() -> String {
+        defer { pending = "" }
+        return pending
+    }
+}
