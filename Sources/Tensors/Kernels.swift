@@ -104,6 +104,9 @@ public enum Kernels {
         return row.map { $0 - maximum - logSum }
     }
 
+    /// Query rows per block in `attention`.
+    static let attentionBlock = 128
+
     /// Scaled-dot-product attention with grouped-query heads.
     ///
     /// `queries` is count × heads × headDim; `keys` and `values` are keyCount × kvHeads × headDim
@@ -117,7 +120,7 @@ public enum Kernels {
         let scale = 1 / Float(headDim).squareRoot()
         let (queryStride, keyStride) = (Int32(heads * headDim), Int32(kvHeads * headDim))
         var out = [Float](repeating: 0, count: count * heads * headDim)
-        var scores = [Float](repeating: 0, count: count * keyCount)
+        var scores = [Float](repeating: 0, count: min(count, attentionBlock) * keyCount)
         queries.withUnsafeBufferPointer { q in
             out.withUnsafeMutableBufferPointer { out in
                 scores.withUnsafeMutableBufferPointer { scores in
@@ -129,22 +132,29 @@ public enum Kernels {
                         if count == 1 {
                             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(keyCount), Int32(headDim), scale, key, keyStride,
                                         query, 1, 0, scores.baseAddress!, 1)
-                        } else {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(keyCount), Int32(headDim), scale,
-                                        query, queryStride, key, keyStride, 0, scores.baseAddress!, Int32(keyCount))
-                        }
-                        for row in 0..<count {
-                            let visible = causalStart.map { min(keyCount, $0 + row + 1) } ?? keyCount
-                            let rowScores = scores.baseAddress! + row * keyCount
-                            softmax(UnsafeMutableBufferPointer(start: rowScores, count: visible))
-                            for position in visible..<keyCount { rowScores[position] = 0 }
-                        }
-                        if count == 1 {
+                            softmax(UnsafeMutableBufferPointer(start: scores.baseAddress!, count: keyCount))
                             cblas_sgemv(CblasRowMajor, CblasTrans, Int32(keyCount), Int32(headDim), 1, value, keyStride,
                                         scores.baseAddress!, 1, 0, target, 1)
-                        } else {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(headDim), Int32(keyCount), 1,
-                                        scores.baseAddress!, Int32(keyCount), value, keyStride, 0, target, queryStride)
+                            continue
+                        }
+                        // Blocks of query rows, each against only the keys its last row can see:
+                        // a causal prompt does about half the work of a full square.
+                        var first = 0
+                        while first < count {
+                            let rows = min(attentionBlock, count - first)
+                            let seen = causalStart.map { min(keyCount, $0 + first + rows) } ?? keyCount
+                            let block = scores.baseAddress!
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(seen), Int32(headDim), scale,
+                                        query + first * Int(queryStride), queryStride, key, keyStride, 0, block, Int32(seen))
+                            for row in 0..<rows {
+                                let visible = causalStart.map { min(seen, $0 + first + row + 1) } ?? seen
+                                let rowScores = block + row * seen
+                                softmax(UnsafeMutableBufferPointer(start: rowScores, count: visible))
+                                for position in visible..<seen { rowScores[position] = 0 }
+                            }
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(headDim), Int32(seen), 1,
+                                        block, Int32(seen), value, keyStride, 0, target + first * Int(queryStride), queryStride)
+                            first += rows
                         }
                     }
                 }

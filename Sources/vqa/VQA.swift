@@ -5,5 +5,5 @@ struct VQA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vqa",
         abstract: "Ask vision-language models about images, on the CPU.",
-        subcommands: [Preprocess.self, Tokenize.self])
+        subcommands: [Preprocess.self, Tokenize.self, Generate.self])
 }

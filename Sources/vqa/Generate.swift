@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import ModelFamilies
+import Runtime
+import Tokenizers
+
+/// `vqa generate`: text generation with a text-only causal language model (Llama family).
+struct Generate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Continue a text prompt with a Llama-family language model.",
+        discussion: """
+            The prompt is tokenized as is (no chat template) with the model's special tokens \
+            added; the continuation is printed as it is generated.
+            """)
+
+    @Option(name: .long, help: "Model folder: config.json, model.safetensors, tokenizer.json.", completion: .directory)
+    var model: String
+
+    @Option(name: .long, help: "Read the prompt from this file instead of the argument.", completion: .file())
+    var file: String?
+
+    @Option(name: .customLong("max-tokens"), help: "Most new tokens to generate.")
+    var maxTokens = 256
+
+    @Option(name: .long, help: "0 for greedy; above 0 samples.")
+    var temperature: Float = 0
+
+    @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens (0: all).")
+    var topK = 0
+
+    @Option(name: .customLong("top-p"), help: "Sample among the most likely tokens covering this probability.")
+    var topP: Float = 1
+
+    @Option(name: .customLong("min-p"), help: "Drop tokens below min-p × the top probability.")
+    var minP: Float = 0
+
+    @Option(name: .customLong("repetition-penalty"), help: "Above 1 discourages repeating tokens.")
+    var repetitionPenalty: Float = 1
+
+    @Option(name: .long, help: "Seed for sampling (the same seed repeats a run).")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "Stop when this text appears (repeatable).")
+    var stop: [String] = []
+
+    @Flag(name: .customLong("ignore-eos"), help: "Keep going past end-of-sequence tokens (for benchmarks).")
+    var ignoreEOS = false
+
+    @Flag(name: .long, help: "Print token counts and speeds to standard error.")
+    var verbose = false
+
+    @Argument(help: "The prompt.")
+    var prompt: String?
+
+    func validate() throws {
+        if (file == nil) == (prompt == nil) { throw ValidationError("give the prompt as an argument or with --file") }
+    }
+
+    func run() async throws {
+        let folder = URL(fileURLWithPath: model)
+        let started = Date()
+        let language = try LlamaForCausalLM(folder: folder)
+        let tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
+        let special = try SpecialTokens.load(from: folder, tokenizer: tokenizer)
+        let text: String
+        if let file {
+            do { text = try String(contentsOf: URL(fileURLWithPath: file), encoding: .utf8) } catch {
+                throw CommandError("\(file): cannot read it as UTF-8 text (\(error.localizedDescription))")
+            }
+        } else {
+            text = prompt ?? ""
+        }
+        let ids = try tokenizer.encode(text)
+        let generator = Generator(model: language, tokenizer: tokenizer, endOfSequence: ignoreEOS ? [] : special.eos)
+        let parameters = GenerationParameters(maxNewTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, minP: minP,
+                                              repetitionPenalty: repetitionPenalty, seed: seed, stopStrings: stop)
+        let loaded = Date()
+        var firstToken: Date?
+        var generated = 0
+        let finish = try generator.generate(prompt: ids, parameters: parameters) { event in
+            switch event {
+            case .token:
+                if firstToken == nil { firstToken = Date() }
+                generated += 1
+            case .text(let piece):
+                FileHandle.standardOutput.write(Data(piece.utf8))
+            case .finished:
+                print()
+            }
+        }
+        if verbose, let firstToken {
+            let prefill = firstToken.timeIntervalSince(loaded)
+            let decode = Date().timeIntervalSince(firstToken)
+            var report = String(format: "load %.2f s; prompt %d tokens in %.3f s (%.1f tok/s); ", loaded.timeIntervalSince(started),
+                                ids.count, prefill, Double(ids.count) / prefill)
+            report += String(format: "generated %d tokens, %.1f tok/s after the first; finish: %@\n", generated,
+                             Double(max(generated - 1, 0)) / decode, finish.rawValue)
+            FileHandle.standardError.write(Data(report.utf8))
+        }
+    }
+}

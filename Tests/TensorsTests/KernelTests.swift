@@ -1,0 +1,78 @@
+import Foundation
+import Tensors
+import Testing
+
+@Suite struct KernelTests {
+    /// Deterministic pseudo-random values in [-1, 1).
+    func values(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_000) / 1_000_000 - 1
+        }
+    }
+
+    /// The textbook definition, one dot product at a time, in double precision.
+    func reference(q: [Float], count: Int, heads: Int, k: [Float], v: [Float], keyCount: Int, kvHeads: Int, headDim: Int, causalStart: Int?) -> [Float] {
+        var out = [Float](repeating: 0, count: count * heads * headDim)
+        for row in 0..<count {
+            for head in 0..<heads {
+                let kvHead = head / (heads / kvHeads)
+                let visible = causalStart.map { $0 + row + 1 } ?? keyCount
+                var scores = (0..<visible).map { position -> Double in
+                    (0..<headDim).reduce(0.0) { $0 + Double(q[(row * heads + head) * headDim + $1]) * Double(k[(position * kvHeads + kvHead) * headDim + $1]) }
+                        / Double(headDim).squareRoot()
+                }
+                let maximum = scores.max()!
+                scores = scores.map { Foundation.exp($0 - maximum) }
+                let sum = scores.reduce(0, +)
+                for d in 0..<headDim {
+                    out[(row * heads + head) * headDim + d] = Float((0..<visible).reduce(0.0) { $0 + scores[$1] / sum * Double(v[($1 * kvHeads + kvHead) * headDim + d]) })
+                }
+            }
+        }
+        return out
+    }
+
+    /// Causal (over several query blocks, after a cached past), non-causal, and single-query decode.
+    @Test(arguments: [(300, 20, true), (300, 0, false), (1, 299, true), (7, 0, true)])
+    func attentionMatchesDefinition(_ count: Int, _ past: Int, _ causal: Bool) {
+        let (heads, kvHeads, headDim) = (4, 2, 8)
+        let keyCount = past + count
+        let q = values(count * heads * headDim, seed: 1)
+        let k = values(keyCount * kvHeads * headDim, seed: 2)
+        let v = values(keyCount * kvHeads * headDim, seed: 3)
+        let ours = Kernels.attention(queries: q, count: count, heads: heads, keys: k, values: v, keyCount: keyCount,
+                                     kvHeads: kvHeads, headDim: headDim, causalStart: causal ? past : nil)
+        let expected = reference(q: q, count: count, heads: heads, k: k, v: v, keyCount: keyCount, kvHeads: kvHeads,
+                                 headDim: headDim, causalStart: causal ? past : nil)
+        #expect(zip(ours, expected).map { abs($0 - $1) }.max()! < 1e-5)
+    }
+
+    @Test func normsAndActivations() {
+        let x: [Float] = [1, -2, 3, 0.5]
+        let rms = Kernels.rmsNorm(x, width: 4, weight: [1, 2, 1, 1], epsilon: 1e-5)
+        let scale = 1 / ((1 + 4 + 9 + 0.25) / 4 + 1e-5 as Float).squareRoot()
+        #expect(zip(rms, [1 * scale, -4 * scale, 3 * scale, 0.5 * scale]).allSatisfy { abs($0 - $1) < 1e-6 })
+        let layer = Kernels.layerNorm([1, 2, 3, 4], width: 4, weight: [1, 1, 1, 1], bias: [0, 0, 0, 1], epsilon: 0)
+        #expect(abs(layer[0] + 1.3416408) < 1e-5 && abs(layer[3] - 2.3416408) < 1e-5)
+        #expect(abs(Kernels.gelu([1], approximateTanh: false)[0] - 0.8413447) < 1e-6)
+        #expect(abs(Kernels.gelu([1], approximateTanh: true)[0] - 0.8411920) < 1e-6)
+        #expect(abs(Kernels.siluProduct([2], [3])[0] - 2 / (1 + exp(-2)) * 3) < 1e-6)
+        let logs = Kernels.logSoftmax([1, 2, 3])
+        #expect(abs(logs.map(exp).reduce(0, +) - 1) < 1e-6)
+    }
+
+    @Test func linearMatchesDefinition() {
+        let x = values(3 * 5, seed: 4), w = values(4 * 5, seed: 5), b = values(4, seed: 6)
+        for rows in [1, 3] {
+            let y = Kernels.linear(Array(x.prefix(rows * 5)), rows: rows, weight: w, inFeatures: 5, outFeatures: 4, bias: b)
+            for r in 0..<rows {
+                for o in 0..<4 {
+                    let expected = (0..<5).reduce(b[o]) { $0 + x[r * 5 + $1] * w[o * 5 + $1] }
+                    #expect(abs(y[r * 4 + o] - expected) < 1e-5)
+                }
+            }
+        }
+    }
+}
