@@ -1,6 +1,7 @@
 import Foundation
 import ImageCodec
 import ImageOps
+import ModelFormats
 import Tensors
 
 // Idefics3 / SmolVLM (model_type "idefics3", "smolvlm"): SigLIP vision tower, pixel-shuffle
@@ -243,5 +244,124 @@ public struct Idefics3ImageProcessor: Sendable {
             let h = roundUp(Double(height))
             return (h, roundUp(Double(Int(Double(h) * aspect))))
         }
+    }
+}
+
+/// `config.json` of an Idefics3/SmolVLM checkpoint (`model_type` "idefics3" or "smolvlm").
+public struct Idefics3Config: Sendable, Equatable {
+    public var vision: VisionConfig
+    public var text: LlamaConfig
+    public var scaleFactor: Int
+    public var imageTokenID: Int
+
+    public static let modelTypes = ["idefics3", "smolvlm"]
+
+    public static func load(from directory: ModelDirectory) throws(ConfigError) -> Idefics3Config {
+        let file = directory.url.appendingPathComponent("config.json").path
+        guard let root = try directory.jsonObject("config.json") else { throw ConfigError(file: file, reason: "missing") }
+        let type = root["model_type"] as? String ?? "(none)"
+        guard modelTypes.contains(type) else {
+            throw ConfigError(file: file, reason: "model_type '\(type)' is not an Idefics3/SmolVLM model")
+        }
+        guard let visionObject = root["vision_config"] as? [String: Any] else {
+            throw ConfigError(file: file, reason: "missing field 'vision_config'")
+        }
+        let vision = try directory.decode(VisionConfig.self, from: visionObject, file: "config.json")
+        let text = try LlamaConfig.load(from: directory)
+        let scale = root["scale_factor"] as? Int ?? 2
+        guard scale > 0, vision.patchesPerSide % scale == 0 else {
+            throw ConfigError(file: file, reason: "scale_factor \(scale) must divide the \(vision.patchesPerSide) patches per side")
+        }
+        let imageToken = root["image_token_id"] as? Int ?? (root["text_config"] as? [String: Any])?["image_token_id"] as? Int ?? 128257
+        return Idefics3Config(vision: vision, text: text, scaleFactor: scale, imageTokenID: imageToken)
+    }
+
+    /// `<image>` tokens per frame: (patches per side / scale factor)².
+    public var imageSequenceLength: Int {
+        let side = vision.patchesPerSide / scaleFactor
+        return side * side
+    }
+}
+
+/// The prompt text of each image, as the processor expands an `<image>` placeholder: per tile
+/// `<fake_token_around_image><row_r_col_c>` and the frame's `<image>` tokens (a newline after
+/// each row of tiles), then the global view between `<fake_token_around_image><global-img>` and
+/// `<fake_token_around_image>`.
+public func idefics3ImagePrompt(rows: Int, cols: Int, imageSequenceLength: Int) -> String {
+    let frame = String(repeating: "<image>", count: imageSequenceLength)
+    let global = "<fake_token_around_image><global-img>" + frame + "<fake_token_around_image>"
+    guard rows > 0 && cols > 0 else { return global }
+    var text = ""
+    for row in 1...rows {
+        for col in 1...cols { text += "<fake_token_around_image><row_\(row)_col_\(col)>" + frame }
+        text += "\n"
+    }
+    return text + "\n" + global
+}
+
+/// Idefics3ForConditionalGeneration / SmolVLMForConditionalGeneration: the SigLIP tower, the
+/// pixel-shuffle connector and the Llama decoder, composed.
+public final class Idefics3Model: CausalLanguageModel {
+    public let config: Idefics3Config
+    public let vision: SigLIPVisionEncoder
+    public let connector: PixelShuffleConnector
+    public let decoder: LlamaDecoder
+
+    /// Loads config.json and the weights of a model folder (Idefics3 and SmolVLM layouts alike:
+    /// `model.vision_model.*`, `model.connector.*`, `model.text_model.*`, `lm_head.weight`).
+    public init(folder: URL) throws {
+        let directory = try ModelDirectory(folder)
+        config = try Idefics3Config.load(from: directory)
+        let checkpoint = try SafetensorsCheckpoint(folder: folder)
+        var used: Set<String> = []
+        vision = try SigLIPVisionEncoder(config: config.vision, checkpoint: checkpoint, prefix: "model.vision_model.", used: &used)
+        connector = try PixelShuffleConnector(scaleFactor: config.scaleFactor, visionHidden: config.vision.hiddenSize,
+                                              textHidden: config.text.hiddenSize, checkpoint: checkpoint,
+                                              name: "model.connector.modality_projection.proj.weight", used: &used)
+        decoder = try LlamaDecoder(config: config.text, checkpoint: checkpoint, prefix: "model.text_model.", lmHead: "lm_head.weight", used: &used)
+        try checkUnexpected(checkpoint, used: used, folder: folder)
+    }
+
+    public var vocabularySize: Int { config.text.vocabSize }
+    public var contextLength: Int { config.text.maxPositionEmbeddings }
+    public func makeCache() -> KVCache { decoder.makeCache() }
+
+    public func logits(after tokens: [Int], cache: inout KVCache) -> [Float] {
+        decoder.forward(embeddings: decoder.embed(tokens), cache: &cache)
+    }
+
+    /// The decoder-width features of each frame of `pixelValues` (frames × 3 × size × size):
+    /// frames × imageSequenceLength × textHidden, frames in order.
+    public func imageFeatures(_ pixelValues: Tensor) throws(ConfigError) -> [Float] {
+        let size = config.vision.imageSize
+        guard pixelValues.shape.count == 4, pixelValues.shape[1] == 3, pixelValues.shape[2] == size, pixelValues.shape[3] == size else {
+            throw ConfigError(file: "preprocessor_config.json",
+                              reason: "frames are \(pixelValues.shape.dropFirst().map(String.init).joined(separator: "×")) but the vision tower takes 3×\(size)×\(size); max_image_size must equal vision_config.image_size")
+        }
+        let frameSize = 3 * size * size
+        var features: [Float] = []
+        pixelValues.scalars.withUnsafeBufferPointer { all in
+            for frame in 0..<pixelValues.shape[0] {
+                let pixels = UnsafeBufferPointer(rebasing: all[(frame * frameSize)..<((frame + 1) * frameSize)])
+                features += connector(vision.encode(frame: pixels), side: config.vision.patchesPerSide)
+            }
+        }
+        return features
+    }
+
+    /// Runs the prompt with the rows of `<image>` tokens replaced, in order, by `imageFeatures`;
+    /// returns the logits after the last token.
+    public func prefill(tokens: [Int], imageFeatures: [Float], cache: inout KVCache) throws(ConfigError) -> [Float] {
+        let hidden = config.text.hiddenSize
+        let positions = tokens.indices.filter { tokens[$0] == config.imageTokenID }
+        guard positions.count * hidden == imageFeatures.count else {
+            throw ConfigError(file: "prompt", reason: "the prompt has \(positions.count) image tokens but the images give \(imageFeatures.count / hidden)")
+        }
+        var embeddings = decoder.embed(tokens)
+        for (index, position) in positions.enumerated() {
+            embeddings.replaceSubrange((position * hidden)..<((position + 1) * hidden),
+                                       with: imageFeatures[(index * hidden)..<((index + 1) * hidden)])
+        }
+        return decoder.forward(embeddings: embeddings, cache: &cache)
     }
 }

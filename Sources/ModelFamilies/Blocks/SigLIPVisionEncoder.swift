@@ -1,0 +1,194 @@
+import Foundation
+import ModelFormats
+import Tensors
+
+/// The SigLIP/ViT vision tower settings (`vision_config` of Idefics3/SmolVLM).
+public struct VisionConfig: Decodable, Sendable, Equatable {
+    public var hiddenSize = 1152
+    public var intermediateSize = 3072
+    public var numHiddenLayers = 12
+    public var numAttentionHeads = 16
+    public var imageSize = 224
+    public var patchSize = 32
+    public var layerNormEps: Float = 1e-6
+    /// `gelu_pytorch_tanh` (SigLIP's) or `gelu` (exact).
+    public var approximateGELU = true
+
+    enum Keys: String, CodingKey {
+        case hidden_size, intermediate_size, num_hidden_layers, num_attention_heads, image_size, patch_size, layer_norm_eps, hidden_act
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        func positive(_ key: Keys, _ fallback: Int) throws -> Int {
+            let value = try c.decodeIfPresent(Int.self, forKey: key) ?? fallback
+            guard value > 0 else { throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be positive") }
+            return value
+        }
+        hiddenSize = try positive(.hidden_size, hiddenSize)
+        intermediateSize = try positive(.intermediate_size, intermediateSize)
+        numHiddenLayers = try positive(.num_hidden_layers, numHiddenLayers)
+        numAttentionHeads = try positive(.num_attention_heads, numAttentionHeads)
+        imageSize = try positive(.image_size, imageSize)
+        patchSize = try positive(.patch_size, patchSize)
+        layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layer_norm_eps) ?? layerNormEps
+        let activation = try c.decodeIfPresent(String.self, forKey: .hidden_act) ?? "gelu_pytorch_tanh"
+        switch activation {
+        case "gelu_pytorch_tanh", "gelu_new": approximateGELU = true
+        case "gelu": approximateGELU = false
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .hidden_act, in: c, debugDescription: "activation '\(activation)' is not supported")
+        }
+        guard hiddenSize % numAttentionHeads == 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .num_attention_heads, in: c, debugDescription: "must divide hidden_size")
+        }
+        guard imageSize % patchSize == 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .patch_size, in: c, debugDescription: "must divide image_size")
+        }
+    }
+
+    /// Patches per side of a frame.
+    public var patchesPerSide: Int { imageSize / patchSize }
+}
+
+/// A SigLIP vision transformer as Idefics3 uses it: patch embedding (a convolution, done as one
+/// matrix product over unfolded patches), learned position embeddings, pre-norm encoder layers
+/// (biased attention, GELU MLP), post-layernorm; no pooling head.
+public final class SigLIPVisionEncoder: Sendable {
+    struct Layer: Sendable {
+        let norm1Weight, norm1Bias: [Float]
+        let query, queryBias, key, keyBias, value, valueBias, output, outputBias: [Float]
+        let norm2Weight, norm2Bias: [Float]
+        let fc1, fc1Bias, fc2, fc2Bias: [Float]
+    }
+
+    public let config: VisionConfig
+    let patchWeight: [Float]   // hidden × (3 · patch · patch), in (channel, row, column) order
+    let patchBias: [Float]
+    let positions: [Float]     // patches × hidden
+    let layers: [Layer]
+    let postNormWeight, postNormBias: [Float]
+
+    init(config: VisionConfig, checkpoint: SafetensorsCheckpoint, prefix: String, used: inout Set<String>) throws(WeightsError) {
+        self.config = config
+        var loader = WeightLoader(checkpoint: checkpoint)
+        let (d, p, ffn) = (config.hiddenSize, config.patchSize, config.intermediateSize)
+        let patches = config.patchesPerSide * config.patchesPerSide
+        patchWeight = try loader.load(prefix + "embeddings.patch_embedding.weight", shape: [d, 3, p, p])
+        patchBias = try loader.load(prefix + "embeddings.patch_embedding.bias", shape: [d])
+        positions = try loader.load(prefix + "embeddings.position_embedding.weight", shape: [patches, d])
+        var layers: [Layer] = []
+        for index in 0..<config.numHiddenLayers {
+            let l = "\(prefix)encoder.layers.\(index)."
+            layers.append(Layer(
+                norm1Weight: try loader.load(l + "layer_norm1.weight", shape: [d]),
+                norm1Bias: try loader.load(l + "layer_norm1.bias", shape: [d]),
+                query: try loader.load(l + "self_attn.q_proj.weight", shape: [d, d]),
+                queryBias: try loader.load(l + "self_attn.q_proj.bias", shape: [d]),
+                key: try loader.load(l + "self_attn.k_proj.weight", shape: [d, d]),
+                keyBias: try loader.load(l + "self_attn.k_proj.bias", shape: [d]),
+                value: try loader.load(l + "self_attn.v_proj.weight", shape: [d, d]),
+                valueBias: try loader.load(l + "self_attn.v_proj.bias", shape: [d]),
+                output: try loader.load(l + "self_attn.out_proj.weight", shape: [d, d]),
+                outputBias: try loader.load(l + "self_attn.out_proj.bias", shape: [d]),
+                norm2Weight: try loader.load(l + "layer_norm2.weight", shape: [d]),
+                norm2Bias: try loader.load(l + "layer_norm2.bias", shape: [d]),
+                fc1: try loader.load(l + "mlp.fc1.weight", shape: [ffn, d]),
+                fc1Bias: try loader.load(l + "mlp.fc1.bias", shape: [ffn]),
+                fc2: try loader.load(l + "mlp.fc2.weight", shape: [d, ffn]),
+                fc2Bias: try loader.load(l + "mlp.fc2.bias", shape: [d])))
+        }
+        self.layers = layers
+        postNormWeight = try loader.load(prefix + "post_layernorm.weight", shape: [d])
+        postNormBias = try loader.load(prefix + "post_layernorm.bias", shape: [d])
+        used.formUnion(loader.used)
+    }
+
+    /// The last hidden state of one frame (3 × imageSize × imageSize, channels first):
+    /// patches × hidden.
+    public func encode(frame pixels: UnsafeBufferPointer<Float>) -> [Float] {
+        let (d, p, side) = (config.hiddenSize, config.patchSize, config.imageSize)
+        let perSide = config.patchesPerSide
+        let patches = perSide * perSide
+        precondition(pixels.count == 3 * side * side, "frame must be 3 × \(side) × \(side)")
+        // Unfold into patches × (3·p·p) in the convolution weight's (channel, row, column) order.
+        var unfolded = [Float](repeating: 0, count: patches * 3 * p * p)
+        for py in 0..<perSide {
+            for px in 0..<perSide {
+                var column = (py * perSide + px) * 3 * p * p
+                for channel in 0..<3 {
+                    for row in 0..<p {
+                        let source = (channel * side + py * p + row) * side + px * p
+                        for i in 0..<p { unfolded[column + i] = pixels[source + i] }
+                        column += p
+                    }
+                }
+            }
+        }
+        var x = Kernels.linear(unfolded, rows: patches, weight: patchWeight, inFeatures: 3 * p * p, outFeatures: d, bias: patchBias)
+        // Full frames: position ids are 0..<patches (transformers' bucketing reduces to this).
+        Kernels.add(&x, positions)
+        let heads = config.numAttentionHeads
+        for layer in layers {
+            let normed = Kernels.layerNorm(x, width: d, weight: layer.norm1Weight, bias: layer.norm1Bias, epsilon: config.layerNormEps)
+            let q = Kernels.linear(normed, rows: patches, weight: layer.query, inFeatures: d, outFeatures: d, bias: layer.queryBias)
+            let k = Kernels.linear(normed, rows: patches, weight: layer.key, inFeatures: d, outFeatures: d, bias: layer.keyBias)
+            let v = Kernels.linear(normed, rows: patches, weight: layer.value, inFeatures: d, outFeatures: d, bias: layer.valueBias)
+            let attended = k.withUnsafeBufferPointer { k in
+                v.withUnsafeBufferPointer { v in
+                    Kernels.attention(queries: q, count: patches, heads: heads, keys: k.baseAddress!, values: v.baseAddress!,
+                                      keyCount: patches, kvHeads: heads, headDim: d / heads, causalStart: nil)
+                }
+            }
+            Kernels.add(&x, Kernels.linear(attended, rows: patches, weight: layer.output, inFeatures: d, outFeatures: d, bias: layer.outputBias))
+            let mlpInput = Kernels.layerNorm(x, width: d, weight: layer.norm2Weight, bias: layer.norm2Bias, epsilon: config.layerNormEps)
+            let hidden = Kernels.gelu(Kernels.linear(mlpInput, rows: patches, weight: layer.fc1, inFeatures: d,
+                                                     outFeatures: config.intermediateSize, bias: layer.fc1Bias),
+                                      approximateTanh: config.approximateGELU)
+            Kernels.add(&x, Kernels.linear(hidden, rows: patches, weight: layer.fc2, inFeatures: config.intermediateSize,
+                                           outFeatures: d, bias: layer.fc2Bias))
+        }
+        return Kernels.layerNorm(x, width: d, weight: postNormWeight, bias: postNormBias, epsilon: config.layerNormEps)
+    }
+}
+
+/// Idefics3's connector: pixel shuffle (space-to-depth by `scaleFactor`) then a bias-free
+/// projection into the decoder's width.
+public struct PixelShuffleConnector: Sendable {
+    public let scaleFactor: Int
+    let projection: [Float]  // textHidden × (visionHidden · s²)
+    let visionHidden: Int
+    let textHidden: Int
+
+    init(scaleFactor: Int, visionHidden: Int, textHidden: Int, checkpoint: SafetensorsCheckpoint, name: String,
+         used: inout Set<String>) throws(WeightsError) {
+        var loader = WeightLoader(checkpoint: checkpoint)
+        projection = try loader.load(name, shape: [textHidden, visionHidden * scaleFactor * scaleFactor])
+        self.scaleFactor = scaleFactor
+        self.visionHidden = visionHidden
+        self.textHidden = textHidden
+        used.formUnion(loader.used)
+    }
+
+    /// Patches (side × side × visionHidden, row-major) → (side/s)² tokens × textHidden. Token
+    /// (i, j) gathers the s × s patches below and right of (i·s, j·s), channel index
+    /// (dy·s + dx)·D + d, exactly as transformers' view/permute sequence orders them.
+    public func callAsFunction(_ patches: [Float], side: Int) -> [Float] {
+        let (s, d) = (scaleFactor, visionHidden)
+        let outSide = side / s
+        var shuffled = [Float](repeating: 0, count: patches.count)
+        for i in 0..<outSide {
+            for j in 0..<outSide {
+                let token = (i * outSide + j) * s * s * d
+                for dy in 0..<s {
+                    for dx in 0..<s {
+                        let source = ((i * s + dy) * side + j * s + dx) * d
+                        let target = token + (dy * s + dx) * d
+                        shuffled.replaceSubrange(target..<(target + d), with: patches[source..<(source + d)])
+                    }
+                }
+            }
+        }
+        return Kernels.linear(shuffled, rows: outSide * outSide, weight: projection, inFeatures: s * s * d, outFeatures: textHidden)
+    }
+}
