@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "ImageOps", targets: ["ImageOps"]),
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "ChatTemplates", targets: ["ChatTemplates"]),
         .library(name: "ModelFormats", targets: ["ModelFormats"]),
         .library(name: "ModelFamilies", targets: ["ModelFamilies"]),
         .library(name: "Runtime", targets: ["Runtime"]),
@@ -37,6 +38,8 @@ let package = Package(
         .target(name: "ImageOps", dependencies: ["ImageCodec", "Tensors"]),
         // Dense float tensors and their file formats (.npy).
         .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+        // Jinja chat templates, rendered as transformers renders them.
+        .target(name: "ChatTemplates"),
         // HuggingFace tokenizer.json: BPE encoding and decoding, exact to `tokenizers`.
         .target(name: "Tokenizers"),
         // Weight files: safetensors (memory-mapped, validated), sharded or not.
@@ -45,12 +48,12 @@ let package = Package(
         // them, with configs and processors as transformers defines them.
         .target(name: "ModelFamilies", dependencies: ["ImageCodec", "ImageOps", "Tensors", "ModelFormats"]),
         // Generation: sampling, stop conditions, streaming.
-        .target(name: "Runtime", dependencies: ["ModelFamilies", "Tensors", "Tokenizers"]),
+        .target(name: "Runtime", dependencies: ["ChatTemplates", "ImageCodec", "ModelFamilies", "Tensors", "Tokenizers"]),
         // The command-line tool.
         .executableTarget(
             name: "vqa",
             dependencies: [
-                "ImageCodec", "ImageOps", "Tensors", "Tokenizers", "ModelFamilies", "Runtime",
+                "ChatTemplates", "ImageCodec", "ImageOps", "Tensors", "Tokenizers", "ModelFamilies", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

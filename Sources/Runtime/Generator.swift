@@ -68,7 +68,7 @@ public struct Generator: Sendable {
     /// embeddings in it) and returns the logits after it.
     @discardableResult
     public func generate(prompt: [Int], parameters: GenerationParameters,
-                         prefill: ((inout KVCache) -> [Float])? = nil,
+                         prefill: ((inout KVCache) throws -> [Float])? = nil,
                          onEvent: (GenerationEvent) throws -> Void) throws -> FinishReason {
         try parameters.validate()
         guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
@@ -76,7 +76,7 @@ public struct Generator: Sendable {
             throw GenerationError.contextOverflow(promptTokens: prompt.count, contextLength: model.contextLength)
         }
         var cache = model.makeCache()
-        var logits = prefill?(&cache) ?? model.logits(after: prompt, cache: &cache)
+        var logits = try prefill?(&cache) ?? model.logits(after: prompt, cache: &cache)
         var sampler = Sampler(parameters: parameters)
         var history = prompt
         var output = OutputText(stopStrings: parameters.stopStrings, tokenizer: tokenizer)

@@ -95,7 +95,7 @@ func relativeError(_ a: [Float], _ b: [Float]) -> Float {
             let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer, endOfSequence: [])
             var tokens: [GeneratedToken] = []
             try generator.generate(prompt: ids, parameters: GenerationParameters(maxNewTokens: 20, topLogprobs: 5),
-                                   prefill: { cache in (try? loaded.model.prefill(tokens: ids, imageFeatures: features, cache: &cache)) ?? [] }) { event in
+                                   prefill: { cache in try loaded.model.prefill(tokens: ids, imageFeatures: features, cache: &cache) }) { event in
                 if case .token(let token) = event { tokens.append(token) }
             }
             #expect(tokens.map(\.id) == c.greedy, "\(c.name): greedy")
