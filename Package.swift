@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "TestSupport"]),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps", "ImageCodec", "TestSupport"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+        .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ModelFamiliesTests", dependencies: ["ModelFamilies", "ImageCodec", "Tensors", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["ModelFamilies", "ModelFormats", "Runtime", "Tensors", "Tokenizers", "TestSupport"]),

@@ -19,11 +19,13 @@ struct Parser {
     /// Unknown filters and tests seen outside conditionals, reported once the expression is complete
     /// (an `if` after it can still make it conditional).
     private var unknownNames: [ChatTemplateError] = []
-    /// How deeply blocks and expressions nest here. It is bounded so that a hostile template fails
-    /// with an error instead of exhausting the stack; jinja2 itself gives up earlier, at Python's
-    /// recursion limit.
+    /// How deeply blocks and bracketed expressions nest at the current token. Parsing recurses
+    /// through them, and rendering and releasing the syntax tree recurse through expressions, so
+    /// both are bounded: a hostile template fails with an error instead of exhausting the stack.
+    /// jinja2 itself gives up earlier, at Python's recursion limit.
     private var nestingDepth = 0
     private static let maximumNesting = 100
+    private static let maximumExpressionDepth = 300
 
     static func parse(_ source: String) throws -> [Statement] {
         var parser = Parser(tokens: try Lexer.tokenize(source))
@@ -71,47 +73,43 @@ struct Parser {
         return ChatTemplateError(.syntax, message, line: token.line, column: token.column)
     }
 
-    /// jinja2's `TokenStream.expect`.
-    private mutating func expect(_ description: String, _ test: (Token.Kind) -> Bool) throws -> Token {
-        let token = current
-        guard test(token.kind) else {
-            if token.kind == .eof {
-                throw failure("unexpected end of template, expected '\(description)'.")
-            }
-            throw failure("expected token '\(description)', got '\(token.description)'")
-        }
+    /// jinja2's `TokenStream.expect` failure: the current token is not `description`.
+    private func unexpectedToken(expecting description: String) -> ChatTemplateError {
+        if current.kind == .eof { return failure("unexpected end of template, expected '\(description)'.") }
+        return failure("expected token '\(description)', got '\(current.description)'")
+    }
+
+    private mutating func expect(_ kind: Token.Kind, _ description: String) throws {
+        guard current.kind == kind else { throw unexpectedToken(expecting: description) }
         advance()
-        return token
     }
 
     private mutating func expectOp(_ op: String) throws {
-        _ = try expect(op) { $0 == .op(op) }
+        try expect(.op(op), op)
     }
 
     private mutating func expectName(_ name: String) throws {
-        _ = try expect(name) { $0 == .name(name) }
+        try expect(.name(name), name)
     }
 
     private mutating func expectAnyName() throws -> String {
-        let token = try expect("name") { if case .name = $0 { return true } else { return false } }
-        guard case .name(let name) = token.kind else { return "" }
+        guard case .name(let name) = current.kind else { throw unexpectedToken(expecting: "name") }
+        advance()
         return name
     }
 
     private mutating func expectBlockEnd() throws {
-        _ = try expect("end of statement block") { $0 == .blockEnd }
+        try expect(.blockEnd, "end of statement block")
     }
 
     private func location(_ token: Token) -> SourceLocation {
         SourceLocation(line: token.line, column: token.column)
     }
 
-    // MARK: statements
+    // MARK: nesting
 
-    /// Expressions nest without recursion in the parser too (`x|f|f|f...`, `a + b + c...`), so their
-    /// depth is bounded where they are built.
-    private static let maximumExpressionDepth = 300
-
+    /// Builds an expression node, refusing it beyond the depth bound. Chains such as `x|f|f|f` or
+    /// `a + b + c` deepen the tree without recursion in the parser, so the bound is checked here.
     private func makeExpression(kind: Expression.Kind, location: SourceLocation) throws -> Expression {
         let expression = Expression(kind: kind, location: location)
         guard expression.depth <= Parser.maximumExpressionDepth else {
@@ -122,12 +120,15 @@ struct Parser {
         return expression
     }
 
+    /// Enters one more level of nesting; the caller leaves it with `nestingDepth -= 1`.
     private mutating func descend() throws {
         nestingDepth += 1
         if nestingDepth > Parser.maximumNesting {
             throw failure("the template nests too deeply (more than \(Parser.maximumNesting) levels)")
         }
     }
+
+    // MARK: statements
 
     private mutating func subparse(endTokens: [String]?) throws -> [Statement] {
         try descend()
@@ -144,7 +145,7 @@ struct Parser {
                 advance()
                 body.append(.output(try parseTuple(withConditional: true)))
                 try reportUnknownNames()
-                _ = try expect("end of print statement") { $0 == .variableEnd }
+                try expect(.variableEnd, "end of print statement")
             case .blockBegin:
                 advance()
                 if let endTokens, case .name(let name) = current.kind, endTokens.contains(name) {
@@ -419,7 +420,7 @@ struct Parser {
                 defer { nestingDepth -= 1 }
                 otherwise = try parseConditional()
             }
-            expression = Expression(
+            expression = try makeExpression(
                 kind: .conditional(test: test, then: expression, otherwise: otherwise), location: location(start))
             start = current
         }

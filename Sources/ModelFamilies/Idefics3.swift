@@ -350,16 +350,20 @@ public final class Idefics3Model: CausalLanguageModel {
     }
 
     /// Runs the prompt with the rows of `<image>` tokens replaced, in order, by `imageFeatures`;
-    /// returns the logits after the last token.
-    public func prefill(tokens: [Int], imageFeatures: [Float], cache: inout KVCache) throws(ConfigError) -> [Float] {
+    /// returns the logits after the last token. When `cache` already holds `tokens[0..<start]`
+    /// (an earlier turn of a chat), only the rest is run; `imageFeatures` still covers every
+    /// image token of `tokens`.
+    public func prefill(tokens: [Int], from start: Int = 0, imageFeatures: [Float], cache: inout KVCache) throws(ConfigError) -> [Float] {
         let hidden = config.text.hiddenSize
+        precondition(start == cache.count && start < tokens.count, "the cache must hold exactly the first \(start) tokens")
         let positions = tokens.indices.filter { tokens[$0] == config.imageTokenID }
         guard positions.count * hidden == imageFeatures.count else {
             throw ConfigError(file: "prompt", reason: "the prompt has \(positions.count) image tokens but the images give \(imageFeatures.count / hidden)")
         }
-        var embeddings = decoder.embed(tokens)
-        for (index, position) in positions.enumerated() {
-            embeddings.replaceSubrange((position * hidden)..<((position + 1) * hidden),
+        var embeddings = decoder.embed(Array(tokens[start...]))
+        for (index, position) in positions.enumerated() where position >= start {
+            let row = position - start
+            embeddings.replaceSubrange((row * hidden)..<((row + 1) * hidden),
                                        with: imageFeatures[(index * hidden)..<((index + 1) * hidden)])
         }
         return decoder.forward(embeddings: embeddings, cache: &cache)

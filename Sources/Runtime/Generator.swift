@@ -70,12 +70,21 @@ public struct Generator: Sendable {
     public func generate(prompt: [Int], parameters: GenerationParameters,
                          prefill: ((inout KVCache) throws -> [Float])? = nil,
                          onEvent: (GenerationEvent) throws -> Void) throws -> FinishReason {
+        var cache = model.makeCache()
+        return try generate(prompt: prompt, parameters: parameters, cache: &cache, prefill: prefill, onEvent: onEvent).finish
+    }
+
+    /// The same, with a cache the caller keeps: `prefill` must bring `cache` to the end of
+    /// `prompt` (reusing what it already holds, say) and return the logits. On return the cache
+    /// holds the prompt and every generated token but the last, which is returned too.
+    public func generate(prompt: [Int], parameters: GenerationParameters, cache: inout KVCache,
+                         prefill: ((inout KVCache) throws -> [Float])?,
+                         onEvent: (GenerationEvent) throws -> Void) throws -> (finish: FinishReason, generated: [Int]) {
         try parameters.validate()
         guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
         guard prompt.count < model.contextLength else {
             throw GenerationError.contextOverflow(promptTokens: prompt.count, contextLength: model.contextLength)
         }
-        var cache = model.makeCache()
         var logits = try prefill?(&cache) ?? model.logits(after: prompt, cache: &cache)
         var sampler = Sampler(parameters: parameters)
         var history = prompt
@@ -106,7 +115,7 @@ public struct Generator: Sendable {
         let rest = output.finish()
         if !rest.isEmpty { try onEvent(.text(rest)) }
         try onEvent(.finished(reason))
-        return reason
+        return (reason, Array(history.dropFirst(prompt.count)))
     }
 
     /// The text, tokens and finish reason of a whole run.

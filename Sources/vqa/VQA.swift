@@ -5,6 +5,6 @@ struct VQA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vqa",
         abstract: "Ask vision-language models about images, on the CPU.",
-        subcommands: [Ask.self, Prompt.self, Preprocess.self, Tokenize.self, Generate.self],
+        subcommands: [Ask.self, Chat.self, Prompt.self, Preprocess.self, Tokenize.self, Generate.self],
         defaultSubcommand: Ask.self)
 }

@@ -32,3 +32,29 @@ import TestSupport
         #expect(error.description.contains("1 image placeholder(s) but 0 image(s)"))
     }
 }
+
+/// A chat keeps its KV cache across turns and answers as a fresh run of the whole conversation would.
+@Suite struct ChatSessionTests {
+    @Test func secondTurnReusesTheCacheAndMatchesAFreshRun() throws {
+        let model = try VisionLanguageModel(folder: Fixtures.url("smolvlm/idefics3-f32"))
+        let wide = try ImageDecoder.decode(contentsOf: Fixtures.url("processor/images/wide-513x77.png"))
+        let chart = try ImageDecoder.decode(contentsOf: Fixtures.url("processor/images/landscape-chart.png"))
+        let parameters = GenerationParameters(maxNewTokens: 6)
+        let session = ChatSession(model: model)
+        try session.send("What is it?", images: [wide], parameters: parameters) { _ in }
+        var second: [Int] = []
+        let report = try session.send("And this one?", images: [chart], parameters: parameters) { event in
+            if case .token(let token) = event { second.append(token.id) }
+        }
+        // The same conversation from scratch.
+        let prompt = try model.prepare(messages: Array(session.messages.dropLast()), images: [wide, chart])
+        var fresh: [Int] = []
+        try model.generate(prompt, parameters: parameters) { event in
+            if case .token(let token) = event { fresh.append(token.id) }
+        }
+        #expect(second == fresh)
+        #expect(report.promptTokens == prompt.ids.count)
+        session.clear()
+        #expect(session.messages.isEmpty)
+    }
+}

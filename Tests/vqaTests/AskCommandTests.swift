@@ -80,3 +80,16 @@ import TestSupport
         }
     }
 }
+
+@Suite struct ChatCommandTests {
+    @Test func interactiveSession() throws {
+        let input = "/image Assets/chart.png\nWhat is this?\n/image missing.png\n/bogus\n/clear\nHi\n/quit\n"
+        let result = try VQAProcess.run(["chat", "--model", Fixtures.url("smolvlm/idefics3-f32").path, "--max-tokens", "3"], input: input)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("(image 1 attached: Assets/chart.png)"))
+        #expect(result.stdout.contains("missing.png: cannot read the file (no such file)"))
+        #expect(result.stdout.contains("unknown command /bogus"))
+        #expect(result.stdout.contains("(conversation cleared)"))
+        #expect(result.stdout.components(separatedBy: "> ").count == 8)
+    }
+}

@@ -11,6 +11,12 @@ public struct KVCache: Sendable {
     /// Positions filled.
     public internal(set) var count: Int
     public let capacity: Int
+
+    /// Forgets every position from `length` on (to reuse a shared prefix).
+    public mutating func truncate(to length: Int) {
+        precondition(length >= 0 && length <= count)
+        count = length
+    }
 }
 
 /// A Llama decoder (pre-norm blocks of grouped-query attention with rotary positions and a

@@ -1,0 +1,92 @@
+import ChatTemplates
+import Foundation
+import ImageCodec
+import ModelFamilies
+import Tensors
+
+/// A conversation that keeps its messages, images and KV cache across turns: each question
+/// runs only the tokens that follow what the cache already holds, and encodes only new images.
+public final class ChatSession {
+    public let model: VisionLanguageModel
+    public private(set) var messages: [ChatMessage]
+    private let system: [ChatMessage]
+    private let imageSplitting: Bool?
+    private var images: [Image] = []
+    /// Decoder-width features of each image so far.
+    private var features: [[Float]] = []
+    private var cache: KVCache
+    /// The ids whose keys and values the cache holds, position by position.
+    private var cachedIDs: [Int] = []
+
+    public init(model: VisionLanguageModel, systemPrompt: String? = nil, imageSplitting: Bool? = nil) {
+        self.model = model
+        system = systemPrompt.map { [.system($0)] } ?? []
+        messages = system
+        self.imageSplitting = imageSplitting
+        cache = model.model.makeCache()
+    }
+
+    /// Forgets the conversation; the system prompt stays.
+    public func clear() {
+        messages = system
+        images = []
+        features = []
+        cachedIDs = []
+        cache.truncate(to: 0)
+    }
+
+    /// Asks `text` about `newImages` (placed before the text), streams the answer through
+    /// `onEvent`, and adds the question and the answer to the conversation.
+    @discardableResult
+    public func send(_ text: String, images newImages: [Image] = [], parameters: GenerationParameters,
+                     onEvent: (GenerationEvent) throws -> Void) throws -> GenerationReport {
+        let question = ChatMessage.user(Array(repeating: ChatMessage.Part.image, count: newImages.count) + [.text(text)])
+        let prompt = try model.prepare(messages: messages + [question], images: images + newImages, imageSplitting: imageSplitting)
+        var report = GenerationReport()
+        report.promptTokens = prompt.ids.count
+
+        // Encode only the new images: their frames come last in the pixel values.
+        var newFeatures: [[Float]] = []
+        if let pixels = prompt.pixelValues, !newImages.isEmpty {
+            let visionStart = Date()
+            let frameCounts = prompt.grids.map { $0.rows * $0.cols + 1 }
+            let frameSize = pixels.shape.dropFirst().reduce(1, *)
+            var frame = frameCounts.prefix(images.count).reduce(0, +)
+            for count in frameCounts.dropFirst(images.count) {
+                let slice = Array(pixels.scalars[(frame * frameSize)..<((frame + count) * frameSize)])
+                newFeatures.append(try model.model.imageFeatures(Tensor(shape: [count] + pixels.shape.dropFirst(), scalars: slice)!))
+                frame += count
+            }
+            report.visionSeconds = Date().timeIntervalSince(visionStart)
+        }
+        let allFeatures = (features + newFeatures).flatMap { $0 }
+
+        // Reuse the longest prefix the cache already holds (at least one token is always run).
+        var reused = zip(cachedIDs, prompt.ids).prefix { $0 == $1 }.count
+        reused = min(reused, prompt.ids.count - 1, cache.count)
+        cache.truncate(to: reused)
+        let generator = Generator(model: model.model, tokenizer: model.tokenizer, endOfSequence: model.specialTokens.eos)
+        let prefillStart = Date()
+        var firstToken: Date?
+        let result = try generator.generate(prompt: prompt.ids, parameters: parameters, cache: &cache, prefill: { cache in
+            try self.model.model.prefill(tokens: prompt.ids, from: reused, imageFeatures: allFeatures, cache: &cache)
+        }) { event in
+            if case .token = event {
+                if firstToken == nil { firstToken = Date() }
+                report.completionTokens += 1
+            }
+            try onEvent(event)
+        }
+        if let firstToken {
+            report.prefillSeconds = firstToken.timeIntervalSince(prefillStart)
+            report.decodeSeconds = Date().timeIntervalSince(firstToken)
+        }
+        report.finish = result.finish
+        cachedIDs = prompt.ids + result.generated.dropLast()
+        images += newImages
+        features += newFeatures
+        let answer = model.tokenizer.decode(result.generated, skipSpecialTokens: true)
+        messages += [question, .assistant(answer)]
+        return report
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import ImageCodec
+import Runtime
+
+/// `vqa chat`: an interactive conversation that keeps its context (and KV cache) across turns.
+struct Chat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Talk with a model about images, turn after turn.",
+        discussion: """
+            Type a question and press return. Commands: /image PATH attaches an image to your next \
+            question, /clear starts over, /quit (or end of input) leaves.
+            """)
+
+    @Option(name: .long, help: "Model folder (HuggingFace layout).", completion: .directory)
+    var model: String
+
+    @Option(name: .long, help: "A system message put before the conversation.")
+    var system: String?
+
+    @Flag(name: .long, help: "One frame per image instead of tiles plus a global view.")
+    var noImageSplitting = false
+
+    @Option(name: .customLong("max-tokens"), help: "Most new tokens per answer.")
+    var maxTokens = 512
+
+    @Option(name: .long, help: "0 for greedy (the default); above 0 samples.")
+    var temperature: Float = 0
+
+    @Option(name: .long, help: "Seed for sampling.")
+    var seed: UInt64?
+
+    func run() async throws {
+        let session = ChatSession(model: try VisionLanguageModel(folder: URL(fileURLWithPath: model)), systemPrompt: system,
+                                  imageSplitting: noImageSplitting ? false : nil)
+        let parameters = GenerationParameters(maxNewTokens: maxTokens, temperature: temperature, seed: seed)
+        var pending: [Image] = []
+        while true {
+            say("> ")
+            guard let line = readLine() else { break }
+            let input = line.trimmingCharacters(in: .whitespaces)
+            if input.isEmpty { continue }
+            if input == "/quit" { break }
+            if input == "/clear" {
+                session.clear()
+                pending = []
+                say("(conversation cleared)\n")
+                continue
+            }
+            if input.hasPrefix("/image ") {
+                let path = String(input.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+                do {
+                    pending.append(try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path)))
+                    say("(image \(pending.count) attached: \(path))\n")
+                } catch {
+                    say("error: \(error)\n")
+                }
+                continue
+            }
+            if input.hasPrefix("/") {
+                say("unknown command \(input); use /image PATH, /clear or /quit\n")
+                continue
+            }
+            do {
+                try session.send(input, images: pending, parameters: parameters) { event in
+                    if case .text(let piece) = event { say(piece) }
+                }
+                say("\n")
+                pending = []
+            } catch {
+                say("error: \(error)\n")
+            }
+        }
+    }
+
+    /// Unbuffered, so the prompt and streamed text show at once and stay in order.
+    private func say(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
