@@ -65,27 +65,12 @@ public final class ChatSession {
         var reused = zip(cachedIDs, prompt.ids).prefix { $0 == $1 }.count
         reused = min(reused, prompt.ids.count - 1, cache.count)
         cache.truncate(to: reused)
-        let generator = Generator(model: model.model, tokenizer: model.tokenizer, endOfSequence: model.specialTokens.eos)
-        let prefillStart = Date()
-        var firstToken: Date?
-        let result = try generator.generate(prompt: prompt.ids, parameters: parameters, cache: &cache, prefill: { cache in
-            try self.model.model.prefill(tokens: prompt.ids, from: reused, imageFeatures: allFeatures, cache: &cache)
-        }) { event in
-            if case .token = event {
-                if firstToken == nil { firstToken = Date() }
-                report.completionTokens += 1
-            }
-            try onEvent(event)
-        }
-        if let firstToken {
-            report.prefillSeconds = firstToken.timeIntervalSince(prefillStart)
-            report.decodeSeconds = Date().timeIntervalSince(firstToken)
-        }
-        report.finish = result.finish
-        cachedIDs = prompt.ids + result.generated.dropLast()
+        let generated = try model.run(prompt.ids, features: allFeatures, cache: &cache, reusing: reused, parameters: parameters,
+                                      endOfSequence: model.specialTokens.eos, report: &report, onEvent: onEvent)
+        cachedIDs = prompt.ids + generated.dropLast()
         images += newImages
         features += newFeatures
-        let answer = model.tokenizer.decode(result.generated, skipSpecialTokens: true)
+        let answer = model.tokenizer.decode(generated, skipSpecialTokens: true)
         messages += [question, .assistant(answer)]
         return report
     }

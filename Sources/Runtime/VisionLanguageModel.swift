@@ -125,23 +125,36 @@ public final class VisionLanguageModel: Sendable {
             features = try model.imageFeatures(pixels)
             report.visionSeconds = Date().timeIntervalSince(start)
         }
-        let generator = Generator(model: model, tokenizer: tokenizer, endOfSequence: ignoringEndOfSequence ? [] : specialTokens.eos)
+        var cache = model.makeCache()
+        _ = try run(prompt.ids, features: features, cache: &cache, reusing: 0, parameters: parameters,
+                    endOfSequence: ignoringEndOfSequence ? [] : specialTokens.eos, report: &report, onEvent: onEvent)
+        return report
+    }
+
+    /// Generates after `ids`, of which `cache` already holds the first `reused`; fills in the
+    /// report's token counts and timings; returns the generated ids.
+    func run(_ ids: [Int], features: [Float], cache: inout KVCache, reusing reused: Int, parameters: GenerationParameters,
+             endOfSequence: [Int], report: inout GenerationReport, onEvent: (GenerationEvent) throws -> Void) throws -> [Int] {
+        let generator = Generator(model: model, tokenizer: tokenizer, endOfSequence: endOfSequence)
         let prefillStart = Date()
         var firstToken: Date?
-        report.finish = try generator.generate(prompt: prompt.ids, parameters: parameters, prefill: { cache in
-            try self.model.prefill(tokens: prompt.ids, imageFeatures: features, cache: &cache)
+        var completionTokens = 0
+        let result = try generator.generate(prompt: ids, parameters: parameters, cache: &cache, prefill: { cache in
+            try self.model.prefill(tokens: ids, from: reused, imageFeatures: features, cache: &cache)
         }) { event in
             if case .token = event {
                 if firstToken == nil { firstToken = Date() }
-                report.completionTokens += 1
+                completionTokens += 1
             }
             try onEvent(event)
         }
+        report.finish = result.finish
+        report.completionTokens = completionTokens
         if let firstToken {
             report.prefillSeconds = firstToken.timeIntervalSince(prefillStart)
             report.decodeSeconds = Date().timeIntervalSince(firstToken)
         }
-        return report
+        return result.generated
     }
 
     /// Asks about `images` with `messages`, as an `AsyncSequence` of events computed on a

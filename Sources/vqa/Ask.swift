@@ -10,29 +10,7 @@ struct Ask: AsyncParsableCommand {
 
     @OptionGroup var conversation: ConversationOptions
 
-    @Option(name: .customLong("max-tokens"), help: "Most new tokens to generate.")
-    var maxTokens = 256
-
-    @Option(name: .long, help: "0 for greedy (the default); above 0 samples.")
-    var temperature: Float = 0
-
-    @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens (0: all).")
-    var topK = 0
-
-    @Option(name: .customLong("top-p"), help: "Sample among the most likely tokens covering this probability.")
-    var topP: Float = 1
-
-    @Option(name: .customLong("min-p"), help: "Drop tokens below min-p × the top probability.")
-    var minP: Float = 0
-
-    @Option(name: .customLong("repetition-penalty"), help: "Above 1 discourages repeating tokens.")
-    var repetitionPenalty: Float = 1
-
-    @Option(name: .long, help: "Seed for sampling (the same seed repeats a run).")
-    var seed: UInt64?
-
-    @Option(name: .long, help: "Stop when this text appears (repeatable).")
-    var stop: [String] = []
+    @OptionGroup var sampling: SamplingOptions
 
     @Flag(name: .long, help: "Print one JSON object with the text, tokens, usage and timings instead of streaming.")
     var json = false
@@ -43,9 +21,6 @@ struct Ask: AsyncParsableCommand {
     @Flag(name: .long, help: "Print a timing line to standard error.")
     var verbose = false
 
-    @Flag(name: .customLong("ignore-eos"), help: "Keep going past end-of-sequence tokens (for benchmarks).")
-    var ignoreEOS = false
-
     func run() async throws {
         let started = Date()
         let model = try VisionLanguageModel(folder: conversation.modelFolder)
@@ -53,12 +28,10 @@ struct Ask: AsyncParsableCommand {
         let (messages, images) = try conversation.conversation()
         let prompt = try model.prepare(messages: messages, images: images, imageSplitting: conversation.noImageSplitting ? false : nil)
         let prepared = Date()
-        let parameters = GenerationParameters(maxNewTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, minP: minP,
-                                              repetitionPenalty: repetitionPenalty, seed: seed, stopStrings: stop,
-                                              topLogprobs: json ? logprobs : nil)
+        let parameters = sampling.parameters(topLogprobs: json ? logprobs : nil)
         var text = ""
         var tokens: [[String: Any]] = []
-        let report = try model.generate(prompt, parameters: parameters, ignoringEndOfSequence: ignoreEOS) { event in
+        let report = try model.generate(prompt, parameters: parameters, ignoringEndOfSequence: sampling.ignoreEOS) { event in
             switch event {
             case .token(let token) where json:
                 var entry: [String: Any] = ["id": token.id, "token": model.tokenizer.token(for: token.id) ?? "", "logprob": token.logprob]

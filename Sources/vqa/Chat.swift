@@ -21,19 +21,12 @@ struct Chat: AsyncParsableCommand {
     @Flag(name: .long, help: "One frame per image instead of tiles plus a global view.")
     var noImageSplitting = false
 
-    @Option(name: .customLong("max-tokens"), help: "Most new tokens per answer.")
-    var maxTokens = 512
-
-    @Option(name: .long, help: "0 for greedy (the default); above 0 samples.")
-    var temperature: Float = 0
-
-    @Option(name: .long, help: "Seed for sampling.")
-    var seed: UInt64?
+    @OptionGroup var sampling: SamplingOptions
 
     func run() async throws {
         let session = ChatSession(model: try VisionLanguageModel(folder: URL(fileURLWithPath: model)), systemPrompt: system,
                                   imageSplitting: noImageSplitting ? false : nil)
-        let parameters = GenerationParameters(maxNewTokens: maxTokens, temperature: temperature, seed: seed)
+        let parameters = sampling.parameters()
         var pending: [Image] = []
         while true {
             say("> ")

@@ -19,32 +19,7 @@ struct Generate: AsyncParsableCommand {
     @Option(name: .long, help: "Read the prompt from this file instead of the argument.", completion: .file())
     var file: String?
 
-    @Option(name: .customLong("max-tokens"), help: "Most new tokens to generate.")
-    var maxTokens = 256
-
-    @Option(name: .long, help: "0 for greedy; above 0 samples.")
-    var temperature: Float = 0
-
-    @Option(name: .customLong("top-k"), help: "Sample among the k most likely tokens (0: all).")
-    var topK = 0
-
-    @Option(name: .customLong("top-p"), help: "Sample among the most likely tokens covering this probability.")
-    var topP: Float = 1
-
-    @Option(name: .customLong("min-p"), help: "Drop tokens below min-p × the top probability.")
-    var minP: Float = 0
-
-    @Option(name: .customLong("repetition-penalty"), help: "Above 1 discourages repeating tokens.")
-    var repetitionPenalty: Float = 1
-
-    @Option(name: .long, help: "Seed for sampling (the same seed repeats a run).")
-    var seed: UInt64?
-
-    @Option(name: .long, help: "Stop when this text appears (repeatable).")
-    var stop: [String] = []
-
-    @Flag(name: .customLong("ignore-eos"), help: "Keep going past end-of-sequence tokens (for benchmarks).")
-    var ignoreEOS = false
+    @OptionGroup var sampling: SamplingOptions
 
     @Flag(name: .long, help: "Print token counts and speeds to standard error.")
     var verbose = false
@@ -71,9 +46,8 @@ struct Generate: AsyncParsableCommand {
             text = prompt ?? ""
         }
         let ids = try tokenizer.encode(text)
-        let generator = Generator(model: language, tokenizer: tokenizer, endOfSequence: ignoreEOS ? [] : special.eos)
-        let parameters = GenerationParameters(maxNewTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, minP: minP,
-                                              repetitionPenalty: repetitionPenalty, seed: seed, stopStrings: stop)
+        let generator = Generator(model: language, tokenizer: tokenizer, endOfSequence: sampling.ignoreEOS ? [] : special.eos)
+        let parameters = sampling.parameters()
         let loaded = Date()
         var firstToken: Date?
         var generated = 0
