@@ -49,11 +49,13 @@ let package = Package(
         .target(name: "ModelFamilies", dependencies: ["ImageCodec", "ImageOps", "Tensors", "ModelFormats"]),
         // Generation: sampling, stop conditions, streaming.
         .target(name: "Runtime", dependencies: ["ChatTemplates", "ImageCodec", "ModelFamilies", "Tensors", "Tokenizers"]),
+        // glibc allocator settings for the CLI process (large activation buffers reused, not re-faulted).
+        .target(name: "CMemoryTuning"),
         // The command-line tool.
         .executableTarget(
             name: "vqa",
             dependencies: [
-                "ChatTemplates", "ImageCodec", "ImageOps", "Tensors", "Tokenizers", "ModelFamilies", "Runtime",
+                "CMemoryTuning", "ChatTemplates", "ImageCodec", "ImageOps", "Tensors", "Tokenizers", "ModelFamilies", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

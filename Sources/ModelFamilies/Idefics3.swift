@@ -338,15 +338,9 @@ public final class Idefics3Model: CausalLanguageModel {
             throw ConfigError(file: "preprocessor_config.json",
                               reason: "frames are \(pixelValues.shape.dropFirst().map(String.init).joined(separator: "×")) but the vision tower takes 3×\(size)×\(size); max_image_size must equal vision_config.image_size")
         }
-        let frameSize = 3 * size * size
-        var features: [Float] = []
-        pixelValues.scalars.withUnsafeBufferPointer { all in
-            for frame in 0..<pixelValues.shape[0] {
-                let pixels = UnsafeBufferPointer(rebasing: all[(frame * frameSize)..<((frame + 1) * frameSize)])
-                features += connector(vision.encode(frame: pixels), side: config.vision.patchesPerSide)
-            }
+        return pixelValues.scalars.withUnsafeBufferPointer { frames in
+            connector(vision.encode(frames: frames), side: config.vision.patchesPerSide)
         }
-        return features
     }
 
     /// Runs the prompt with the rows of `<image>` tokens replaced, in order, by `imageFeatures`;

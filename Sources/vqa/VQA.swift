@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMemoryTuning
 
 @main
 struct VQA: AsyncParsableCommand {
@@ -7,4 +8,9 @@ struct VQA: AsyncParsableCommand {
         abstract: "Ask vision-language models about images, on the CPU.",
         subcommands: [Ask.self, Chat.self, Prompt.self, Preprocess.self, Tokenize.self, Generate.self],
         defaultSubcommand: Ask.self)
+
+    static func main() async {
+        vlm_keep_freed_memory()
+        await main(nil)
+    }
 }

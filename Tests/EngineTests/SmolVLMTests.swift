@@ -82,7 +82,7 @@ func relativeError(_ a: [Float], _ b: [Float]) -> Float {
             if let pixels {
                 let size = loaded.model.config.vision.imageSize
                 let first = pixels.scalars.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[0..<(3 * size * size)]) }
-                let vision = loaded.model.vision.encode(frame: first)
+                let vision = loaded.model.vision.encode(frames: first)
                 #expect(relativeError(vision, try #require(c.vision_first_frame)) < 1e-4, "\(c.name): vision")
                 let connector = loaded.model.connector(vision, side: loaded.model.config.vision.patchesPerSide)
                 #expect(relativeError(connector, try #require(c.connector_first_frame)) < 1e-4, "\(c.name): connector")

@@ -104,48 +104,68 @@ public final class SigLIPVisionEncoder: Sendable {
         used.formUnion(loader.used)
     }
 
-    /// The last hidden state of one frame (3 × imageSize × imageSize, channels first):
-    /// patches × hidden.
-    public func encode(frame pixels: UnsafeBufferPointer<Float>) -> [Float] {
+    /// The last hidden states of a batch of frames (each 3 × imageSize × imageSize, channels
+    /// first, one after another): frames × patches × hidden. The frames go through every matrix
+    /// product together; attention stays within each frame.
+    public func encode(frames pixels: UnsafeBufferPointer<Float>) -> [Float] {
         let (d, p, side) = (config.hiddenSize, config.patchSize, config.imageSize)
         let perSide = config.patchesPerSide
         let patches = perSide * perSide
-        precondition(pixels.count == 3 * side * side, "frame must be 3 × \(side) × \(side)")
-        // Unfold into patches × (3·p·p) in the convolution weight's (channel, row, column) order.
-        var unfolded = [Float](repeating: 0, count: patches * 3 * p * p)
-        for py in 0..<perSide {
-            for px in 0..<perSide {
-                var column = (py * perSide + px) * 3 * p * p
-                for channel in 0..<3 {
-                    for row in 0..<p {
-                        let source = (channel * side + py * p + row) * side + px * p
-                        for i in 0..<p { unfolded[column + i] = pixels[source + i] }
-                        column += p
+        let frameSize = 3 * side * side
+        precondition(pixels.count % frameSize == 0 && !pixels.isEmpty, "frames must be 3 × \(side) × \(side)")
+        let frames = pixels.count / frameSize
+        let rows = frames * patches
+        // Unfold into (frame, patch) rows of 3·p·p values in the convolution weight's
+        // (channel, row, column) order.
+        var unfolded = [Float](repeating: 0, count: rows * 3 * p * p)
+        for frame in 0..<frames {
+            let base = frame * frameSize
+            for py in 0..<perSide {
+                for px in 0..<perSide {
+                    var column = ((frame * patches) + py * perSide + px) * 3 * p * p
+                    for channel in 0..<3 {
+                        for row in 0..<p {
+                            let source = base + (channel * side + py * p + row) * side + px * p
+                            for i in 0..<p { unfolded[column + i] = pixels[source + i] }
+                            column += p
+                        }
                     }
                 }
             }
         }
-        var x = Kernels.linear(unfolded, rows: patches, weight: patchWeight, inFeatures: 3 * p * p, outFeatures: d, bias: patchBias)
+        var x = Kernels.linear(unfolded, rows: rows, weight: patchWeight, inFeatures: 3 * p * p, outFeatures: d, bias: patchBias)
         // Full frames: position ids are 0..<patches (transformers' bucketing reduces to this).
-        Kernels.add(&x, positions)
+        for frame in 0..<frames {
+            x.withUnsafeMutableBufferPointer { x in
+                positions.withUnsafeBufferPointer { positions in
+                    for i in 0..<(patches * d) { x[frame * patches * d + i] += positions[i] }
+                }
+            }
+        }
         let heads = config.numAttentionHeads
         for layer in layers {
             let normed = Kernels.layerNorm(x, width: d, weight: layer.norm1Weight, bias: layer.norm1Bias, epsilon: config.layerNormEps)
-            let q = Kernels.linear(normed, rows: patches, weight: layer.query, inFeatures: d, outFeatures: d, bias: layer.queryBias)
-            let k = Kernels.linear(normed, rows: patches, weight: layer.key, inFeatures: d, outFeatures: d, bias: layer.keyBias)
-            let v = Kernels.linear(normed, rows: patches, weight: layer.value, inFeatures: d, outFeatures: d, bias: layer.valueBias)
-            let attended = k.withUnsafeBufferPointer { k in
+            let q = Kernels.linear(normed, rows: rows, weight: layer.query, inFeatures: d, outFeatures: d, bias: layer.queryBias)
+            let k = Kernels.linear(normed, rows: rows, weight: layer.key, inFeatures: d, outFeatures: d, bias: layer.keyBias)
+            let v = Kernels.linear(normed, rows: rows, weight: layer.value, inFeatures: d, outFeatures: d, bias: layer.valueBias)
+            var attended = [Float]()
+            attended.reserveCapacity(rows * d)
+            k.withUnsafeBufferPointer { k in
                 v.withUnsafeBufferPointer { v in
-                    Kernels.attention(queries: q, count: patches, heads: heads, keys: k.baseAddress!, values: v.baseAddress!,
-                                      keyCount: patches, kvHeads: heads, headDim: d / heads, causalStart: nil)
+                    for frame in 0..<frames {
+                        let offset = frame * patches * d
+                        attended += Kernels.attention(queries: Array(q[offset..<(offset + patches * d)]), count: patches, heads: heads,
+                                                      keys: k.baseAddress! + offset, values: v.baseAddress! + offset,
+                                                      keyCount: patches, kvHeads: heads, headDim: d / heads, causalStart: nil)
+                    }
                 }
             }
-            Kernels.add(&x, Kernels.linear(attended, rows: patches, weight: layer.output, inFeatures: d, outFeatures: d, bias: layer.outputBias))
+            Kernels.add(&x, Kernels.linear(attended, rows: rows, weight: layer.output, inFeatures: d, outFeatures: d, bias: layer.outputBias))
             let mlpInput = Kernels.layerNorm(x, width: d, weight: layer.norm2Weight, bias: layer.norm2Bias, epsilon: config.layerNormEps)
-            let hidden = Kernels.gelu(Kernels.linear(mlpInput, rows: patches, weight: layer.fc1, inFeatures: d,
+            let hidden = Kernels.gelu(Kernels.linear(mlpInput, rows: rows, weight: layer.fc1, inFeatures: d,
                                                      outFeatures: config.intermediateSize, bias: layer.fc1Bias),
                                       approximateTanh: config.approximateGELU)
-            Kernels.add(&x, Kernels.linear(hidden, rows: patches, weight: layer.fc2, inFeatures: config.intermediateSize,
+            Kernels.add(&x, Kernels.linear(hidden, rows: rows, weight: layer.fc2, inFeatures: config.intermediateSize,
                                            outFeatures: d, bias: layer.fc2Bias))
         }
         return Kernels.layerNorm(x, width: d, weight: postNormWeight, bias: postNormBias, epsilon: config.layerNormEps)
@@ -170,25 +190,30 @@ public struct PixelShuffleConnector: Sendable {
         used.formUnion(loader.used)
     }
 
-    /// Patches (side × side × visionHidden, row-major) → (side/s)² tokens × textHidden. Token
+    /// Patches of one or more frames (each side × side × visionHidden, row-major) → per frame
+    /// (side/s)² tokens × textHidden. Token
     /// (i, j) gathers the s × s patches below and right of (i·s, j·s), channel index
     /// (dy·s + dx)·D + d, exactly as transformers' view/permute sequence orders them.
     public func callAsFunction(_ patches: [Float], side: Int) -> [Float] {
         let (s, d) = (scaleFactor, visionHidden)
         let outSide = side / s
+        let frames = patches.count / (side * side * d)
         var shuffled = [Float](repeating: 0, count: patches.count)
-        for i in 0..<outSide {
-            for j in 0..<outSide {
-                let token = (i * outSide + j) * s * s * d
-                for dy in 0..<s {
-                    for dx in 0..<s {
-                        let source = ((i * s + dy) * side + j * s + dx) * d
-                        let target = token + (dy * s + dx) * d
-                        shuffled.replaceSubrange(target..<(target + d), with: patches[source..<(source + d)])
+        for frame in 0..<frames {
+            let base = frame * side * side * d
+            for i in 0..<outSide {
+                for j in 0..<outSide {
+                    let token = base + (i * outSide + j) * s * s * d
+                    for dy in 0..<s {
+                        for dx in 0..<s {
+                            let source = base + ((i * s + dy) * side + j * s + dx) * d
+                            let target = token + (dy * s + dx) * d
+                            shuffled.replaceSubrange(target..<(target + d), with: patches[source..<(source + d)])
+                        }
                     }
                 }
             }
         }
-        return Kernels.linear(shuffled, rows: outSide * outSide, weight: projection, inFeatures: s * s * d, outFeatures: textHidden)
+        return Kernels.linear(shuffled, rows: frames * outSide * outSide, weight: projection, inFeatures: s * s * d, outFeatures: textHidden)
     }
 }
