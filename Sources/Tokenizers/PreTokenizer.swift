@@ -48,7 +48,9 @@ enum SplitBehavior: String, Sendable {
                     pendingNext = nil
                 }
             case .contiguous:
-                if isDelimiter && previousWasDelimiter, let last = pieces.last {
+                // Neighbours of the same kind merge: runs of delimiters, and (with invert) runs of
+                // what the pattern matched.
+                if isDelimiter == previousWasDelimiter, let last = pieces.last {
                     pieces[pieces.count - 1] = last.lowerBound..<range.upperBound
                 } else {
                     pieces.append(range)
