@@ -7,6 +7,7 @@ public enum GenerationError: Error, CustomStringConvertible, Sendable, Equatable
     case invalidParameter(String)
     case emptyPrompt
     case contextOverflow(promptTokens: Int, contextLength: Int)
+    case tokenOutsideVocabulary(id: Int, vocabularySize: Int)
 
     public var description: String {
         switch self {
@@ -14,6 +15,8 @@ public enum GenerationError: Error, CustomStringConvertible, Sendable, Equatable
         case .emptyPrompt: return "the prompt has no tokens"
         case .contextOverflow(let prompt, let context):
             return "the prompt is \(prompt) tokens but the model's context holds \(context); shorten it"
+        case .tokenOutsideVocabulary(let id, let size):
+            return "token id \(id) is outside the model's vocabulary of \(size) (does tokenizer.json belong to this model?)"
         }
     }
 }
@@ -84,6 +87,9 @@ public struct Generator: Sendable {
         guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
         guard prompt.count < model.contextLength else {
             throw GenerationError.contextOverflow(promptTokens: prompt.count, contextLength: model.contextLength)
+        }
+        if let bad = prompt.first(where: { $0 < 0 || $0 >= model.vocabularySize }) {
+            throw GenerationError.tokenOutsideVocabulary(id: bad, vocabularySize: model.vocabularySize)
         }
         var logits = try prefill?(&cache) ?? model.logits(after: prompt, cache: &cache)
         var sampler = Sampler(parameters: parameters)

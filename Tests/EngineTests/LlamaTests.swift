@@ -130,6 +130,12 @@ struct LlamaExpectations: Decodable {
         #expect(full.finish == .contextFull && full.tokens.count == 9)
     }
 
+    @Test func promptTokenOutsideTheVocabulary() throws {
+        let (_, generator, _) = try load("gqa-tied-f32")
+        let error = try #require(throws: GenerationError.self) { try generator.complete(prompt: [1, 128], parameters: GenerationParameters()) }
+        #expect(error == .tokenOutsideVocabulary(id: 128, vocabularySize: 128))
+    }
+
     @Test func invalidParameters() throws {
         let (_, generator, _) = try load("gqa-tied-f32")
         for parameters in [GenerationParameters(topP: 0), GenerationParameters(temperature: -1), GenerationParameters(maxNewTokens: 0)] {
