@@ -140,19 +140,8 @@ public struct Generator: Sendable {
     /// The same run as an `AsyncSequence` of events, computed on a background task that stops
     /// when the consumer does.
     public func stream(prompt: [Int], parameters: GenerationParameters) -> AsyncThrowingStream<GenerationEvent, Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task.detached { [self] in
-                do {
-                    try generate(prompt: prompt, parameters: parameters) { event in
-                        try Task.checkCancellation()
-                        continuation.yield(event)
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        eventStream { [self] onEvent in
+            try generate(prompt: prompt, parameters: parameters, onEvent: onEvent)
         }
     }
 
@@ -206,5 +195,26 @@ struct OutputText {
     mutating func finish() -> String {
         defer { pending = "" }
         return pending
+    }
+}
+
+/// Runs `produce` on a background task and delivers the events it emits as an
+/// `AsyncThrowingStream`; when the consumer stops listening, the task is cancelled and
+/// `produce` stops at its next event.
+func eventStream(_ produce: @escaping @Sendable ((GenerationEvent) throws -> Void) throws -> Void)
+    -> AsyncThrowingStream<GenerationEvent, Error> {
+    AsyncThrowingStream { continuation in
+        let task = Task.detached {
+            do {
+                try produce { event in
+                    try Task.checkCancellation()
+                    continuation.yield(event)
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
     }
 }

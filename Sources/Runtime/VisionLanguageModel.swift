@@ -161,20 +161,9 @@ public final class VisionLanguageModel: Sendable {
     /// background task; cancelling the consumer stops the computation.
     public func stream(messages: [ChatMessage], images: [Image], parameters: GenerationParameters,
                        imageSplitting: Bool? = nil) -> AsyncThrowingStream<GenerationEvent, Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task.detached { [self] in
-                do {
-                    let prompt = try prepare(messages: messages, images: images, imageSplitting: imageSplitting)
-                    try generate(prompt, parameters: parameters) { event in
-                        try Task.checkCancellation()
-                        continuation.yield(event)
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        eventStream { [self] onEvent in
+            let prompt = try prepare(messages: messages, images: images, imageSplitting: imageSplitting)
+            try generate(prompt, parameters: parameters, onEvent: onEvent)
         }
     }
 }
