@@ -62,19 +62,28 @@ public enum Kernels {
     /// SiLU (x·σ(x)) of `gate`, times `up`, elementwise: Llama's MLP activation.
     public static func siluProduct(_ gate: [Float], _ up: [Float]) -> [Float] {
         precondition(gate.count == up.count)
-        return [Float](unsafeUninitializedCapacity: gate.count) { out, count in
-            for i in 0..<gate.count { out[i] = gate[i] / (1 + exp(-gate[i])) * up[i] }
-            count = gate.count
-        }
+        var out = gate
+        out.withUnsafeMutableBufferPointer { VectorMath.map($0) { x in x / (1 + VectorMath.exp(-x)) } }
+        for i in out.indices { out[i] *= up[i] }
+        return out
     }
 
-    /// GELU, exact (erf) or with the tanh approximation (`gelu_pytorch_tanh`).
+    /// GELU, exact (erf) or with the tanh approximation (`gelu_pytorch_tanh`), the latter as
+    /// x·σ(2u) = x / (1 + e^(−2u)), u = √(2/π)(x + 0.044715x³), which equals 0.5x(1 + tanh u).
     public static func gelu(_ x: [Float], approximateTanh: Bool) -> [Float] {
-        let root2OverPi = Float((2 / Double.pi).squareRoot())
-        return x.map { v in
-            approximateTanh ? 0.5 * v * (1 + tanh(root2OverPi * (v + 0.044715 * v * v * v)))
-                : 0.5 * v * (1 + erf(v / Float(2).squareRoot()))
+        var out = x
+        if approximateTanh {
+            let root2OverPi = Float((2 / Double.pi).squareRoot())
+            out.withUnsafeMutableBufferPointer {
+                VectorMath.map($0) { v in
+                    let u = root2OverPi * (v + 0.044715 * v * v * v)
+                    return v / (1 + VectorMath.exp(-2 * u))
+                }
+            }
+        } else {
+            for i in out.indices { out[i] = 0.5 * x[i] * (1 + erf(x[i] / Float(2).squareRoot())) }
         }
+        return out
     }
 
     /// `a += b`, elementwise.
@@ -86,11 +95,9 @@ public enum Kernels {
     /// Softmax of a row in place, computed stably (max subtracted).
     public static func softmax(_ row: UnsafeMutableBufferPointer<Float>) {
         guard let maximum = row.max() else { return }
+        VectorMath.map(row) { VectorMath.exp($0 - maximum) }
         var sum: Float = 0
-        for i in row.indices {
-            row[i] = exp(row[i] - maximum)
-            sum += row[i]
-        }
+        for value in row { sum += value }
         let inverse = 1 / sum
         for i in row.indices { row[i] *= inverse }
     }
