@@ -23,6 +23,10 @@ struct Chat: AsyncParsableCommand {
 
     @OptionGroup var sampling: SamplingOptions
 
+    func validate() throws {
+        if sampling.ignoreEOS { throw ValidationError("--ignore-eos is for benchmarks; a chat turn ends at the end-of-sequence token") }
+    }
+
     func run() async throws {
         let session = ChatSession(model: try VisionLanguageModel(folder: URL(fileURLWithPath: model)), systemPrompt: system,
                                   imageSplitting: noImageSplitting ? false : nil)
