@@ -84,12 +84,22 @@ public enum ImageDecoder {
         if isDirectory.boolValue {
             throw ImageDecodingError(source: path, reason: .unreadable("it is a directory"))
         }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular else {
+            throw ImageDecodingError(source: path, reason: .unreadable("not a regular file"))
+        }
+        if let size = attributes?[.size] as? Int, size > maxFileSize {
+            throw ImageDecodingError(source: path, reason: .unreadable("\(size) bytes is larger than any image this runtime accepts (\(maxFileSize))"))
+        }
         do {
             return [UInt8](try Data(contentsOf: url))
         } catch {
             throw ImageDecodingError(source: path, reason: .unreadable(error.localizedDescription))
         }
     }
+
+    /// Files above this size are refused before being read (a 50-megapixel PNG stays far below).
+    public static let maxFileSize = 1 << 30
 
     /// The format of `bytes` by its signature, or nil.
     public static func format(of bytes: [UInt8]) -> Format? {
@@ -114,7 +124,11 @@ public enum ImageDecoder {
             throw ImageDecodingError(source: source, reason: .tooLarge(width: width, height: height, limit: options.maxPixels))
         }
         let channels = Int(info.channels)
-        let samples = try [UInt8](unsafeUninitializedCapacity: width * height * channels) { buffer, count throws(ImageDecodingError) in
+        let (sampleCount, overflow) = (width * height).multipliedReportingOverflow(by: channels)
+        guard !overflow else {
+            throw ImageDecodingError(source: source, reason: .tooLarge(width: width, height: height, limit: options.maxPixels))
+        }
+        let samples = try [UInt8](unsafeUninitializedCapacity: sampleCount) { buffer, count throws(ImageDecodingError) in
             count = 0
             try codec.decode(bytes, into: buffer, source: source)
             count = buffer.count

@@ -34,8 +34,6 @@ public enum DType: String, Sendable {
         case .i64: return 8
         }
     }
-
-    public var isFloatingPoint: Bool { self == .f32 || self == .f16 || self == .bf16 }
 }
 
 /// A read-only memory map of a whole file.

@@ -42,6 +42,7 @@ public final class ChatSession {
                      onEvent: (GenerationEvent) throws -> Void) throws -> GenerationReport {
         let question = ChatMessage.user(Array(repeating: ChatMessage.Part.image, count: newImages.count) + [.text(text)])
         let prompt = try model.prepare(messages: messages + [question], images: images + newImages, imageSplitting: imageSplitting)
+        try Generator(model: model.model, tokenizer: model.tokenizer, endOfSequence: []).check(prompt: prompt.ids, parameters: parameters)
         var report = GenerationReport()
         report.promptTokens = prompt.ids.count
 
@@ -49,7 +50,7 @@ public final class ChatSession {
         var newFeatures: [[Float]] = []
         if let pixels = prompt.pixelValues, !newImages.isEmpty {
             let visionStart = Date()
-            let frameCounts = prompt.grids.map { $0.rows * $0.cols + 1 }
+            let frameCounts = prompt.grids.map { $0.rows > 0 ? $0.rows * $0.cols + 1 : 1 }
             let frameSize = pixels.shape.dropFirst().reduce(1, *)
             var frame = frameCounts.prefix(images.count).reduce(0, +)
             for count in frameCounts.dropFirst(images.count) {

@@ -83,14 +83,7 @@ public struct Generator: Sendable {
     public func generate(prompt: [Int], parameters: GenerationParameters, cache: inout KVCache,
                          prefill: ((inout KVCache) throws -> [Float])?,
                          onEvent: (GenerationEvent) throws -> Void) throws -> (finish: FinishReason, generated: [Int]) {
-        try parameters.validate()
-        guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
-        guard prompt.count < model.contextLength else {
-            throw GenerationError.contextOverflow(promptTokens: prompt.count, contextLength: model.contextLength)
-        }
-        if let bad = prompt.first(where: { $0 < 0 || $0 >= model.vocabularySize }) {
-            throw GenerationError.tokenOutsideVocabulary(id: bad, vocabularySize: model.vocabularySize)
-        }
+        try check(prompt: prompt, parameters: parameters)
         var logits = try prefill?(&cache) ?? model.logits(after: prompt, cache: &cache)
         var sampler = Sampler(parameters: parameters)
         var history = prompt
@@ -122,6 +115,19 @@ public struct Generator: Sendable {
         if !rest.isEmpty { try onEvent(.text(rest)) }
         try onEvent(.finished(reason))
         return (reason, Array(history.dropFirst(prompt.count)))
+    }
+
+    /// What must hold before any work is done: valid parameters, a prompt that fits the context
+    /// and only ids the model knows.
+    public func check(prompt: [Int], parameters: GenerationParameters) throws(GenerationError) {
+        try parameters.validate()
+        guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
+        guard prompt.count < model.contextLength else {
+            throw GenerationError.contextOverflow(promptTokens: prompt.count, contextLength: model.contextLength)
+        }
+        if let bad = prompt.first(where: { $0 < 0 || $0 >= model.vocabularySize }) {
+            throw GenerationError.tokenOutsideVocabulary(id: bad, vocabularySize: model.vocabularySize)
+        }
     }
 
     /// The text, tokens and finish reason of a whole run.

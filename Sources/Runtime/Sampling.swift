@@ -66,7 +66,10 @@ struct Sampler {
             }
         }
         guard parameters.temperature > 0 else { return argmax(scores) }
-        for i in scores.indices { scores[i] /= parameters.temperature }
+        // Shift by the maximum before dividing: a tiny temperature then sends the others to
+        // -inf (probability 0) instead of turning everything into inf and NaN.
+        let maximum = scores.max() ?? 0
+        for i in scores.indices { scores[i] = (scores[i] - maximum) / parameters.temperature }
         // Candidates by decreasing score; ties keep the lower id first, as a stable sort would.
         var order = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
         if parameters.topK > 0 && parameters.topK < order.count { order.removeLast(order.count - parameters.topK) }
@@ -94,7 +97,8 @@ struct Sampler {
             cumulative += probability
             if draw < cumulative { return order[index] }
         }
-        return order[order.count - 1]
+        // Rounding can leave the running sum just under the draw: take the most likely token.
+        return order[0]
     }
 
     private func argmax(_ values: [Float]) -> Int {

@@ -76,6 +76,9 @@ public final class VisionLanguageModel: Sendable {
             throw RuntimeError("\(folder.path): no chat template (chat_template.jinja, chat_template.json or tokenizer_config.json)")
         }
         chatTemplate = template
+        if processorConfig.image.maxImageSize != model.config.vision.imageSize {
+            throw RuntimeError("\(folder.path): the processor's max_image_size.longest_edge is \(processorConfig.image.maxImageSize) but vision_config.image_size is \(model.config.vision.imageSize); they must be equal")
+        }
         if let length = processorConfig.imageSequenceLength, length != model.config.imageSequenceLength {
             throw RuntimeError("\(folder.path): processor_config.json says image_seq_len \(length) but config.json implies \(model.config.imageSequenceLength)")
         }
@@ -117,6 +120,7 @@ public final class VisionLanguageModel: Sendable {
     @discardableResult
     public func generate(_ prompt: PreparedPrompt, parameters: GenerationParameters, ignoringEndOfSequence: Bool = false,
                          onEvent: (GenerationEvent) throws -> Void) throws -> GenerationReport {
+        try Generator(model: model, tokenizer: tokenizer, endOfSequence: []).check(prompt: prompt.ids, parameters: parameters)
         var report = GenerationReport()
         report.promptTokens = prompt.ids.count
         var features: [Float] = []

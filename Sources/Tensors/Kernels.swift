@@ -8,7 +8,7 @@ public enum Kernels {
     /// `y = x · wᵀ (+ bias)`: x is rows × inFeatures, w is outFeatures × inFeatures
     /// (PyTorch's `nn.Linear` layout), y is rows × outFeatures.
     public static func linear(_ x: [Float], rows: Int, weight: [Float], inFeatures: Int, outFeatures: Int, bias: [Float]? = nil) -> [Float] {
-        precondition(x.count == rows * inFeatures && weight.count == outFeatures * inFeatures)
+        precondition(x.count == rows * inFeatures && weight.count == outFeatures * inFeatures && (bias?.count ?? outFeatures) == outFeatures)
         var y = [Float](repeating: 0, count: rows * outFeatures)
         if let bias {
             for row in 0..<rows { y.withUnsafeMutableBufferPointer { _ = memcpy($0.baseAddress! + row * outFeatures, bias, outFeatures * 4) } }
@@ -123,6 +123,7 @@ public enum Kernels {
     /// OpenBLAS spreads over the cores itself; softmax runs in float32 as in PyTorch.
     public static func attention(queries: [Float], count: Int, heads: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                                  keyCount: Int, kvHeads: Int, headDim: Int, causalStart: Int?) -> [Float] {
+        precondition(queries.count == count * heads * headDim && heads % kvHeads == 0 && keyCount >= count)
         let group = heads / kvHeads
         let scale = 1 / Float(headDim).squareRoot()
         let (queryStride, keyStride) = (Int32(heads * headDim), Int32(kvHeads * headDim))

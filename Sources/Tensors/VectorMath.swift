@@ -26,7 +26,7 @@ enum VectorMath {
         return p * unsafeBitCast((integer &+ 127) &<< 23, to: Vector.self)
     }
 
-    /// Applies `vector` to `buffer` in blocks of 8 and `scalar` to the remainder.
+    /// Applies `vector` to `buffer` in blocks of 8, the remainder padded into one more block.
     @inline(__always)
     static func map(_ buffer: UnsafeMutableBufferPointer<Float>, _ vector: (Vector) -> Vector) {
         let count = buffer.count

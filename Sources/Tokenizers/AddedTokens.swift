@@ -27,17 +27,17 @@ struct AddedTokenMatcher: Sendable {
     /// Tokens by their first Unicode scalar, longest first.
     private let byFirstScalar: [Unicode.Scalar: [(scalars: [Unicode.Scalar], token: AddedToken)]]
 
-    init(_ tokens: [AddedToken]) {
+    /// `spelling` gives the text each token is found as (its content, or its normalized content).
+    init(_ tokens: [AddedToken], spelling: (AddedToken) -> String = \.content) {
         var table: [Unicode.Scalar: [(scalars: [Unicode.Scalar], token: AddedToken)]] = [:]
         for token in tokens {
-            let scalars = Array(token.content.unicodeScalars)
+            let scalars = Array(spelling(token).unicodeScalars)
+            guard !scalars.isEmpty else { continue }
             table[scalars[0], default: []].append((scalars, token))
         }
         for key in table.keys { table[key]!.sort { $0.scalars.count > $1.scalars.count } }
         byFirstScalar = table
     }
-
-    var isEmpty: Bool { byFirstScalar.isEmpty }
 
     enum Segment {
         case text(Substring)

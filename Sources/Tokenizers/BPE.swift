@@ -37,6 +37,9 @@ final class BPEModel: @unchecked Sendable {  // immutable after init except the 
         guard let vocabulary = json.values["vocab"] as? [String: Int] else {
             throw TokenizerError("\(json.path).vocab", "expected an object of token → id")
         }
+        if let bad = vocabulary.first(where: { $0.value < 0 || $0.value > Int(Int32.max) }) {
+            throw TokenizerError("\(json.path).vocab", "id \(bad.value) of '\(bad.key)' is out of range")
+        }
         self.vocabulary = vocabulary
         var tokens: [Int: String] = [:]
         tokens.reserveCapacity(vocabulary.count)

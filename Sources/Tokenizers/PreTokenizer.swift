@@ -121,15 +121,6 @@ enum PreTokenizer: Sendable {
         return (character, scheme, try json.bool("split", default: true))
     }
 
-    /// Whether this pre-tokenizer maps text to byte-level characters.
-    var isByteLevel: Bool {
-        switch self {
-        case .byteLevel: return true
-        case .sequence(let list): return list.contains { $0.isByteLevel }
-        default: return false
-        }
-    }
-
     func preTokenize(_ pieces: [Piece]) -> [Piece] {
         switch self {
         case .sequence(let list):

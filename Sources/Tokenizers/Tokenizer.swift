@@ -11,7 +11,6 @@ public struct Tokenizer: Sendable {
     private let preTokenizer: PreTokenizer?
     private let postProcessor: PostProcessor?
     private let decoder: Decoder?
-    private let addedTokens: [AddedToken]
     private let addedByID: [Int: AddedToken]
     private let addedByContent: [String: AddedToken]
     /// Added tokens matched on the raw text, and those matched after normalization.
@@ -48,11 +47,12 @@ public struct Tokenizer: Sendable {
                 added.append(try AddedToken(JSONObject(item, path: "\(name).added_tokens[\(index)]")))
             }
         }
-        addedTokens = added
         addedByID = Dictionary(added.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
         addedByContent = Dictionary(added.map { ($0.content, $0) }, uniquingKeysWith: { $1 })
         rawMatcher = AddedTokenMatcher(added.filter { !$0.normalized })
-        normalizedMatcher = AddedTokenMatcher(added.filter { $0.normalized })
+        // Like tokenizers, a `normalized` token is looked for as the normalizer spells it.
+        let normalizer = self.normalizer
+        normalizedMatcher = AddedTokenMatcher(added.filter { $0.normalized }) { normalizer?.normalize($0.content) ?? $0.content }
     }
 
     // MARK: Vocabulary
@@ -76,8 +76,6 @@ public struct Tokenizer: Sendable {
     public func isSpecial(_ id: Int) -> Bool {
         addedByID[id]?.special ?? false
     }
-
-    public var specialTokens: [AddedToken] { addedTokens.filter(\.special) }
 
     // MARK: Encoding
 

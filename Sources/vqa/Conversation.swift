@@ -29,6 +29,10 @@ struct ConversationOptions: ParsableArguments {
         if messages != nil && !inputs.isEmpty { throw ValidationError("give either --messages or images and a question, not both") }
         if messages == nil && inputs.isEmpty { throw ValidationError("give the images and a question, e.g. vqa --model DIR photo.jpg \"What is in this photo?\"") }
         if maxPixels <= 0 { throw ValidationError("--max-pixels must be positive") }
+        if messages == nil, let last = inputs.last, FileManager.default.fileExists(atPath: last),
+           ImageDecoder.format(of: Array((try? FileHandle(forReadingFrom: URL(fileURLWithPath: last)).read(upToCount: 8)) ?? Data())) != nil {
+            throw ValidationError("the last argument must be the question, but '\(last)' is an image; e.g. vqa --model DIR \(last) \"What is in this image?\"")
+        }
     }
 
     var modelFolder: URL { URL(fileURLWithPath: model) }

@@ -90,6 +90,13 @@ struct LlamaExpectations: Decodable {
         #expect(try generator.complete(prompt: cases[0].prompt, parameters: topOne).tokens.map(\.id) == cases[0].greedy)
     }
 
+    /// A vanishing temperature samples the most likely token, not NaN-driven garbage.
+    @Test func tinyTemperatureIsGreedy() throws {
+        let (_, generator, cases) = try load("mha-untied-bf16")
+        let run = try generator.complete(prompt: cases[0].prompt, parameters: GenerationParameters(maxNewTokens: 20, temperature: 1e-30, seed: 1))
+        #expect(run.tokens.map(\.id) == cases[0].greedy)
+    }
+
     @Test func stopsOnEndOfSequenceAndStopStrings() throws {
         let (model, generator, cases) = try load("mha-untied-bf16")
         let eos = cases[0].greedy[3]

@@ -29,6 +29,11 @@ import TestSupport
         #expect(reason { try ImageDecoder.decode(contentsOf: Fixtures.url("no-such-image.png")) } == .unreadable("no such file"))
     }
 
+    /// Devices and other non-regular files are refused before anything is read from them.
+    @Test func deviceIsRefused() {
+        #expect(reason { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: "/dev/zero")) } == .unreadable("not a regular file"))
+    }
+
     @Test func textFileIsNotAnImage() {
         let reason = reason { try ImageDecoder.decode(contentsOf: Fixtures.url("jpeg/LICENSE.md")) }
         #expect(reason == ImageDecodingError.Reason.unsupportedFormat(detected: nil))

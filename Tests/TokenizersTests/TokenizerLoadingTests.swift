@@ -85,3 +85,20 @@ import Tokenizers
         return url
     }
 }
+
+/// An added token marked `normalized` is found as the normalizer spells it (tokenizers'
+/// behaviour, checked with tokenizers 0.23.3): with Lowercase, "Hello" matches "HeLLo".
+@Suite struct NormalizedAddedTokenTests {
+    @Test func matchesNormalizedSpelling() throws {
+        let json = #"""
+        {"added_tokens": [{"id": 7, "content": "Hello", "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": false}],
+         "normalizer": {"type": "Lowercase"}, "pre_tokenizer": null, "post_processor": null, "decoder": null,
+         "model": {"type": "BPE", "vocab": {"h": 0, "e": 1, "l": 2, "o": 3, "H": 4, "x": 5, " ": 6}, "merges": []}}
+        """#
+        let tokenizer = try Tokenizer(json: Data(json.utf8))
+        #expect(try tokenizer.encode("Hello") == [7])
+        #expect(try tokenizer.encode("hello x") == [7, 6, 5])
+        #expect(try tokenizer.encode("HeLLo") == [7])
+        #expect(try tokenizer.encode("xHello") == [5, 7])
+    }
+}

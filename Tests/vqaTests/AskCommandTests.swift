@@ -73,6 +73,7 @@ import TestSupport
             (["--model", model, "Tests/Fixtures/jpeg/LICENSE.md", "q"], "not a PNG or JPEG image"),
             (["--model", model, "--temperature=-1", chart, "q"], "temperature must be ≥ 0"),
             (["--model", model], "give the images and a question"),
+            (["--model", model, chart], "the last argument must be the question"),
         ]
         for (arguments, message) in cases {
             let result = try VQAProcess.run(arguments)

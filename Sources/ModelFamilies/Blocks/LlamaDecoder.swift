@@ -3,14 +3,29 @@ import ModelFormats
 import Tensors
 
 /// Keys and values of every layer for the positions seen so far, so each new token attends to
-/// the past without recomputing it.
+/// the past without recomputing it. Storage grows as positions are added (doubling), up to
+/// `capacity`, so a short prompt does not pay for the model's whole context.
 public struct KVCache: Sendable {
-    /// Per layer: capacity × kvHeads × headDim.
+    /// Per layer: allocated positions × kvHeads × headDim.
     var keys: [[Float]]
     var values: [[Float]]
+    /// Floats per position (kvHeads × headDim).
+    let width: Int
     /// Positions filled.
     public internal(set) var count: Int
     public let capacity: Int
+
+    /// Makes room for `positions` in all, growing the storage geometrically.
+    mutating func reserve(_ positions: Int) {
+        precondition(positions <= capacity, "KV cache overflow")
+        let allocated = keys.first.map { $0.count / width } ?? 0
+        guard positions > allocated else { return }
+        let target = min(capacity, max(positions, allocated * 2, 64)) * width
+        for layer in keys.indices {
+            keys[layer] += [Float](repeating: 0, count: target - keys[layer].count)
+            values[layer] += [Float](repeating: 0, count: target - values[layer].count)
+        }
+    }
 
     /// Forgets every position from `length` on (to reuse a shared prefix).
     public mutating func truncate(to length: Int) {
@@ -87,12 +102,10 @@ public final class LlamaDecoder: Sendable {
         used.formUnion(loader.used)
     }
 
-    public func makeCache(capacity: Int? = nil) -> KVCache {
-        let capacity = min(capacity ?? config.maxPositionEmbeddings, config.maxPositionEmbeddings)
-        let size = capacity * config.numKeyValueHeads * config.headDim
-        return KVCache(keys: Array(repeating: [Float](repeating: 0, count: size), count: config.numHiddenLayers),
-                       values: Array(repeating: [Float](repeating: 0, count: size), count: config.numHiddenLayers),
-                       count: 0, capacity: capacity)
+    /// An empty cache for up to max_position_embeddings positions; memory is taken as it fills.
+    public func makeCache() -> KVCache {
+        KVCache(keys: Array(repeating: [], count: config.numHiddenLayers), values: Array(repeating: [], count: config.numHiddenLayers),
+                width: config.numKeyValueHeads * config.headDim, count: 0, capacity: config.maxPositionEmbeddings)
     }
 
     /// The input embeddings of `tokens` (tokens × hidden). Callers may overwrite rows (image
@@ -112,7 +125,8 @@ public final class LlamaDecoder: Sendable {
     public func forward(embeddings: [Float], cache: inout KVCache) -> [Float] {
         let hidden = config.hiddenSize
         let count = embeddings.count / hidden
-        precondition(count > 0 && cache.count + count <= cache.capacity, "KV cache overflow")
+        precondition(count > 0, "nothing to run")
+        cache.reserve(cache.count + count)
         var x = embeddings
         for (index, layer) in layers.enumerated() {
             // Attention block: x += o(attention(rope(q), rope(k), v)) of RMSNorm(x).
