@@ -83,3 +83,14 @@ public struct ModelDirectory: Sendable {
         }
     }
 }
+
+extension KeyedDecodingContainer {
+    /// A positive integer field; `fallback` when it is absent (required when there is none).
+    func positiveInt(_ key: Key, default fallback: Int? = nil) throws -> Int {
+        guard let value = try decodeIfPresent(Int.self, forKey: key) ?? fallback else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "required"))
+        }
+        guard value > 0 else { throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must be positive, got \(value)") }
+        return value
+    }
+}

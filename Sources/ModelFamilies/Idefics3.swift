@@ -258,10 +258,12 @@ public struct Idefics3Config: Sendable, Equatable {
 
     public static func load(from directory: ModelDirectory) throws(ConfigError) -> Idefics3Config {
         let file = directory.url.appendingPathComponent("config.json").path
-        guard let root = try directory.jsonObject("config.json") else { throw ConfigError(file: file, reason: "missing") }
+        guard let root = try directory.jsonObject("config.json") else {
+            throw ConfigError(file: file, reason: "missing; is this a HuggingFace model folder?")
+        }
         let type = root["model_type"] as? String ?? "(none)"
         guard modelTypes.contains(type) else {
-            throw ConfigError(file: file, reason: "model_type '\(type)' is not an Idefics3/SmolVLM model")
+            throw ConfigError(file: file, reason: "model_type '\(type)' is not supported (supported: \(modelTypes.joined(separator: ", ")))")
         }
         guard let visionObject = root["vision_config"] as? [String: Any] else {
             throw ConfigError(file: file, reason: "missing field 'vision_config'")

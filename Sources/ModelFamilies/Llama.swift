@@ -35,25 +35,18 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
         func invalid(_ key: Keys, _ reason: String) -> DecodingError { .dataCorruptedError(forKey: key, in: c, debugDescription: reason) }
-        func positive(_ key: Keys, default fallback: Int? = nil) throws -> Int {
-            guard let value = try c.decodeIfPresent(Int.self, forKey: key) ?? fallback else {
-                throw DecodingError.keyNotFound(key, .init(codingPath: c.codingPath, debugDescription: "required"))
-            }
-            guard value > 0 else { throw invalid(key, "must be positive, got \(value)") }
-            return value
-        }
-        vocabSize = try positive(.vocab_size)
-        hiddenSize = try positive(.hidden_size)
-        intermediateSize = try positive(.intermediate_size)
-        numHiddenLayers = try positive(.num_hidden_layers)
-        numAttentionHeads = try positive(.num_attention_heads)
-        numKeyValueHeads = try positive(.num_key_value_heads, default: numAttentionHeads)
+        vocabSize = try c.positiveInt(.vocab_size)
+        hiddenSize = try c.positiveInt(.hidden_size)
+        intermediateSize = try c.positiveInt(.intermediate_size)
+        numHiddenLayers = try c.positiveInt(.num_hidden_layers)
+        numAttentionHeads = try c.positiveInt(.num_attention_heads)
+        numKeyValueHeads = try c.positiveInt(.num_key_value_heads, default: numAttentionHeads)
         guard numAttentionHeads % numKeyValueHeads == 0 else {
             throw invalid(.num_key_value_heads, "\(numKeyValueHeads) does not divide num_attention_heads \(numAttentionHeads)")
         }
-        headDim = try positive(.head_dim, default: hiddenSize / numAttentionHeads)
+        headDim = try c.positiveInt(.head_dim, default: hiddenSize / numAttentionHeads)
         guard headDim % 2 == 0 else { throw invalid(.head_dim, "must be even for rotary embeddings") }
-        maxPositionEmbeddings = try positive(.max_position_embeddings, default: 2048)
+        maxPositionEmbeddings = try c.positiveInt(.max_position_embeddings, default: 2048)
         rmsNormEps = try c.decodeIfPresent(Float.self, forKey: .rms_norm_eps) ?? 1e-6
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tie_word_embeddings) ?? false
         attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attention_bias) ?? false

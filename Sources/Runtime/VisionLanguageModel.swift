@@ -51,18 +51,8 @@ public final class VisionLanguageModel: Sendable {
     public let processorConfig: Idefics3ProcessorConfig
     public let chatTemplate: ChatTemplate
 
-    /// The `model_type`s this runtime runs.
-    public static let supportedModelTypes = Idefics3Config.modelTypes
-
     public init(folder: URL) throws {
         let directory = try ModelDirectory(folder)
-        guard let config = try directory.jsonObject("config.json") else {
-            throw RuntimeError("\(folder.path): no config.json; is this a HuggingFace model folder?")
-        }
-        let type = config["model_type"] as? String ?? "(none)"
-        guard Self.supportedModelTypes.contains(type) else {
-            throw RuntimeError("\(folder.appendingPathComponent("config.json").path): model_type '\(type)' is not supported (supported: \(Self.supportedModelTypes.joined(separator: ", ")))")
-        }
         self.folder = folder
         model = try Idefics3Model(folder: folder)
         let tokenizerFile = folder.appendingPathComponent("tokenizer.json")

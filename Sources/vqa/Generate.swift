@@ -37,14 +37,7 @@ struct Generate: AsyncParsableCommand {
         let language = try LlamaForCausalLM(folder: folder)
         let tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
         let special = try SpecialTokens.load(from: folder, tokenizer: tokenizer)
-        let text: String
-        if let file {
-            do { text = try String(contentsOf: URL(fileURLWithPath: file), encoding: .utf8) } catch {
-                throw CommandError("\(file): cannot read it as UTF-8 text (\(error.localizedDescription))")
-            }
-        } else {
-            text = prompt ?? ""
-        }
+        let text = try file.map(readTextFile) ?? prompt ?? ""
         let ids = try tokenizer.encode(text)
         let generator = Generator(model: language, tokenizer: tokenizer, endOfSequence: sampling.ignoreEOS ? [] : special.eos)
         let parameters = sampling.parameters()

@@ -66,14 +66,7 @@ struct Tokenize: AsyncParsableCommand {
             print(tokenizer.decode(ids, skipSpecialTokens: skipSpecial))
             return
         }
-        let text: String
-        if let file {
-            do { text = try String(contentsOf: URL(fileURLWithPath: file), encoding: .utf8) } catch {
-                throw CommandError("\(file): cannot read it as UTF-8 text (\(error.localizedDescription))")
-            }
-        } else {
-            text = input[0]
-        }
+        let text = try file.map(readTextFile) ?? input[0]
         let ids = try tokenizer.encode(text, addSpecialTokens: !noSpecial)
         if count {
             print(ids.count)

@@ -20,17 +20,12 @@ public struct VisionConfig: Decodable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
-        func positive(_ key: Keys, _ fallback: Int) throws -> Int {
-            let value = try c.decodeIfPresent(Int.self, forKey: key) ?? fallback
-            guard value > 0 else { throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "must be positive") }
-            return value
-        }
-        hiddenSize = try positive(.hidden_size, hiddenSize)
-        intermediateSize = try positive(.intermediate_size, intermediateSize)
-        numHiddenLayers = try positive(.num_hidden_layers, numHiddenLayers)
-        numAttentionHeads = try positive(.num_attention_heads, numAttentionHeads)
-        imageSize = try positive(.image_size, imageSize)
-        patchSize = try positive(.patch_size, patchSize)
+        hiddenSize = try c.positiveInt(.hidden_size, default: hiddenSize)
+        intermediateSize = try c.positiveInt(.intermediate_size, default: intermediateSize)
+        numHiddenLayers = try c.positiveInt(.num_hidden_layers, default: numHiddenLayers)
+        numAttentionHeads = try c.positiveInt(.num_attention_heads, default: numAttentionHeads)
+        imageSize = try c.positiveInt(.image_size, default: imageSize)
+        patchSize = try c.positiveInt(.patch_size, default: patchSize)
         layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layer_norm_eps) ?? layerNormEps
         let activation = try c.decodeIfPresent(String.self, forKey: .hidden_act) ?? "gelu_pytorch_tanh"
         switch activation {
