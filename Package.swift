@@ -14,9 +14,11 @@ let package = Package(
         .library(name: "ModelFormats", targets: ["ModelFormats"]),
         .library(name: "ModelFamilies", targets: ["ModelFamilies"]),
         .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "Checksums", targets: ["Checksums"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // System C libraries, found through pkg-config (Debian: libpng-dev libjpeg-dev libopenblas-dev).
@@ -42,6 +44,8 @@ let package = Package(
         .target(name: "ChatTemplates"),
         // HuggingFace tokenizer.json: BPE encoding and decoding, exact to `tokenizers`.
         .target(name: "Tokenizers"),
+        // SHA-256 for download verification and content-keyed caches.
+        .target(name: "Checksums"),
         // Weight files: safetensors (memory-mapped, validated), sharded or not.
         .target(name: "ModelFormats"),
         // Blocks (the Llama decoder, ...) written once, and one file per model family composing
@@ -61,6 +65,7 @@ let package = Package(
 
         // Test helpers: fixture paths and comparisons.
         .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
+        .testTarget(name: "ChecksumsTests", dependencies: ["Checksums"]),
         .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "TestSupport"]),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps", "ImageCodec", "TestSupport"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
