@@ -15,10 +15,13 @@ let package = Package(
         .library(name: "ModelFamilies", targets: ["ModelFamilies"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Checksums", targets: ["Checksums"]),
+        .library(name: "Hub", targets: ["Hub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // System C libraries, found through pkg-config (Debian: libpng-dev libjpeg-dev libopenblas-dev).
@@ -46,6 +49,8 @@ let package = Package(
         .target(name: "Tokenizers"),
         // SHA-256 for download verification and content-keyed caches.
         .target(name: "Checksums"),
+        // Models from the HuggingFace Hub, in huggingface_hub's cache layout.
+        .target(name: "Hub", dependencies: ["Checksums"]),
         // Weight files: safetensors (memory-mapped, validated), sharded or not.
         .target(name: "ModelFormats"),
         // Blocks (the Llama decoder, ...) written once, and one file per model family composing
@@ -66,6 +71,11 @@ let package = Package(
         // Test helpers: fixture paths and comparisons.
         .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "ChecksumsTests", dependencies: ["Checksums"]),
+        .testTarget(name: "HubTests", dependencies: [
+            "Hub", "Checksums", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ImageCodecTests", dependencies: ["ImageCodec", "TestSupport"]),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps", "ImageCodec", "TestSupport"]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
