@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Checksums", targets: ["Checksums"]),
         .library(name: "Hub", targets: ["Hub"]),
+        .library(name: "ModelRegistry", targets: ["ModelRegistry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,6 +52,8 @@ let package = Package(
         .target(name: "Checksums"),
         // Models from the HuggingFace Hub, in huggingface_hub's cache layout.
         .target(name: "Hub", dependencies: ["Checksums"]),
+        // The models this project has checked (Models/), and the default one.
+        .target(name: "ModelRegistry", path: "Models", exclude: ["README.md"]),
         // Weight files: safetensors (memory-mapped, validated), sharded or not.
         .target(name: "ModelFormats"),
         // Blocks (the Llama decoder, ...) written once, and one file per model family composing
@@ -64,7 +67,8 @@ let package = Package(
         .executableTarget(
             name: "vqa",
             dependencies: [
-                "CMemoryTuning", "ChatTemplates", "ImageCodec", "ImageOps", "Tensors", "Tokenizers", "ModelFamilies", "Runtime",
+                "CMemoryTuning", "ChatTemplates", "Hub", "ImageCodec", "ImageOps", "ModelRegistry", "Tensors", "Tokenizers",
+                "ModelFamilies", "Runtime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -72,7 +76,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "ChecksumsTests", dependencies: ["Checksums"]),
         .testTarget(name: "HubTests", dependencies: [
-            "Hub", "Checksums", "TestSupport",
+            "Hub", "Checksums", "TestSupport", "vqa",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
         ]),

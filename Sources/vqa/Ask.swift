@@ -6,7 +6,7 @@ import Runtime
 struct Ask: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ask",
-        abstract: "Ask a question about images (the default command: vqa --model DIR IMAGE... \"QUESTION\").")
+        abstract: "Ask a question about images (the default command: vqa [--model DIR|ORG/NAME] IMAGE... \"QUESTION\").")
 
     @OptionGroup var conversation: ConversationOptions
 
@@ -22,8 +22,9 @@ struct Ask: AsyncParsableCommand {
     var verbose = false
 
     func run() async throws {
+        let folder = try await conversation.modelFolder()
         let started = Date()
-        let model = try VisionLanguageModel(folder: conversation.modelFolder)
+        let model = try VisionLanguageModel(folder: folder)
         let loaded = Date()
         let (messages, images) = try conversation.conversation()
         let prompt = try model.prepare(messages: messages, images: images, imageSplitting: conversation.noImageSplitting ? false : nil)
@@ -84,7 +85,7 @@ struct Prompt: AsyncParsableCommand {
     var ids = false
 
     func run() async throws {
-        let model = try VisionLanguageModel(folder: conversation.modelFolder)
+        let model = try VisionLanguageModel(folder: try await conversation.modelFolder())
         let (messages, images) = try conversation.conversation()
         let prompt = try model.prepare(messages: messages, images: images, imageSplitting: conversation.noImageSplitting ? false : nil)
         print(prompt.renderedText)

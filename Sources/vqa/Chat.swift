@@ -12,8 +12,7 @@ struct Chat: AsyncParsableCommand {
             question, /clear starts over, /quit (or end of input) leaves.
             """)
 
-    @Option(name: .long, help: "Model folder (HuggingFace layout).", completion: .directory)
-    var model: String
+    @OptionGroup var model: ModelOption
 
     @Option(name: .long, help: "A system message put before the conversation.")
     var system: String?
@@ -28,7 +27,7 @@ struct Chat: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = ChatSession(model: try VisionLanguageModel(folder: URL(fileURLWithPath: model)), systemPrompt: system,
+        let session = ChatSession(model: try VisionLanguageModel(folder: try await model.folder()), systemPrompt: system,
                                   imageSplitting: noImageSplitting ? false : nil)
         let parameters = sampling.parameters()
         var pending: [Image] = []

@@ -5,9 +5,7 @@ import ImageCodec
 
 /// What `vqa` and `vqa prompt` share: the model, the conversation and how images are read.
 struct ConversationOptions: ParsableArguments {
-    @Option(name: .long, help: "Model folder (HuggingFace layout: config.json, model.safetensors, tokenizer.json, processor configs).",
-            completion: .directory)
-    var model: String
+    @OptionGroup var model: ModelOption
 
     @Option(name: .long, help: "A system message put before the conversation.")
     var system: String?
@@ -35,7 +33,7 @@ struct ConversationOptions: ParsableArguments {
         }
     }
 
-    var modelFolder: URL { URL(fileURLWithPath: model) }
+    func modelFolder() async throws -> URL { try await model.folder() }
 
     /// The messages and their images, in order.
     func conversation() throws -> (messages: [ChatMessage], images: [Image]) {

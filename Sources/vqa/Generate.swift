@@ -13,7 +13,8 @@ struct Generate: AsyncParsableCommand {
             added; the continuation is printed as it is generated.
             """)
 
-    @Option(name: .long, help: "Model folder: config.json, model.safetensors, tokenizer.json.", completion: .directory)
+    @Option(name: .long, help: ArgumentHelp("A Llama-family model folder (config.json, model.safetensors, tokenizer.json) or Hub id ORG/NAME[@REVISION].",
+                                            valueName: "folder-or-id"), completion: .directory)
     var model: String
 
     @Option(name: .long, help: "Read the prompt from this file instead of the argument.", completion: .file())
@@ -32,7 +33,7 @@ struct Generate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = URL(fileURLWithPath: model)
+        let folder = try await modelFolder(for: model)
         let started = Date()
         let language = try LlamaForCausalLM(folder: folder)
         let tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))

@@ -14,8 +14,7 @@ struct Preprocess: AsyncParsableCommand {
             image; with --output, writes the float32 pixel_values (N × 3 × H × W) as a NumPy .npy file.
             """)
 
-    @Option(name: .long, help: "Model folder (HuggingFace layout).", completion: .directory)
-    var model: String
+    @OptionGroup var model: ModelOption
 
     @Flag(name: .long, help: "One frame per image instead of tiles plus a global view.")
     var noImageSplitting = false
@@ -38,7 +37,7 @@ struct Preprocess: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var config = try Idefics3ProcessorConfig.load(from: ModelDirectory(URL(fileURLWithPath: model))).image
+        var config = try Idefics3ProcessorConfig.load(from: ModelDirectory(try await model.folder())).image
         if noImageSplitting { config.doImageSplitting = false }
         let outputURL = output.map { URL(fileURLWithPath: $0) }
         if let outputURL, !overwrite, FileManager.default.fileExists(atPath: outputURL.path) {

@@ -15,8 +15,7 @@ struct Tokenize: AsyncParsableCommand {
               vqa tokenize --model DIR --decode 1 4093 28
             """)
 
-    @Option(name: .long, help: "Model folder holding tokenizer.json.", completion: .directory)
-    var model: String
+    @OptionGroup var model: ModelOption
 
     @Flag(name: .long, help: "Print one JSON object {\"ids\": [...], \"tokens\": [...]}.")
     var json = false
@@ -49,7 +48,7 @@ struct Tokenize: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = URL(fileURLWithPath: model)
+        let folder = try await model.folder()
         let tokenizerFile = folder.appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: tokenizerFile.path) else {
             throw CommandError("\(folder.path): no tokenizer.json in this folder")
