@@ -72,6 +72,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Examples/: programs built on the library modules.
+        .target(name: "HTMLPage", path: "Examples/SketchToHTML/HTMLPage"),
+        .executableTarget(
+            name: "sketch-to-html",
+            dependencies: ["ChatTemplates", "HTMLPage", "Hub", "ImageCodec", "ModelRegistry", "Runtime",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/SketchToHTML/App"),
+        .executableTarget(name: "caption-folder", dependencies: ["ChatTemplates", "Hub", "ImageCodec", "Runtime"],
+                          path: "Examples/CaptionFolder"),
+
         // Test helpers: fixture paths and comparisons.
         .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
         .testTarget(name: "ChecksumsTests", dependencies: ["Checksums"]),
@@ -87,6 +97,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ModelFamiliesTests", dependencies: ["ModelFamilies", "ImageCodec", "Tensors", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["ModelFamilies", "ModelFormats", "Runtime", "Tensors", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "ExamplesTests", dependencies: ["HTMLPage", "sketch-to-html", "caption-folder", "TestSupport"]),
         .testTarget(name: "vqaTests", dependencies: ["vqa", "Tensors", "TestSupport"]),
     ]
 )

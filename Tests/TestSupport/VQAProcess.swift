@@ -2,7 +2,12 @@ import Foundation
 
 /// Runs the real `vqa` binary, built next to the test bundle, as a subprocess.
 public struct VQAProcess {
-    public static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vqa")
+    public static let binary = program("vqa")
+
+    /// An executable of this package, built next to the test bundle.
+    public static func program(_ name: String) -> URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
+    }
 
     public struct Result: Sendable {
         public let status: Int32
@@ -10,10 +15,11 @@ public struct VQAProcess {
         public let stderr: String
     }
 
-    /// Runs `vqa arguments` in the repository root; `environment` entries are added to this process's.
-    public static func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws -> Result {
+    /// Runs `program arguments` (`vqa` by default) in the repository root; `environment` entries are added to this process's.
+    public static func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:],
+                           program: URL = binary) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = program
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.currentDirectoryURL = Fixtures.repository
