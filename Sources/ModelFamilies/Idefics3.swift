@@ -192,6 +192,32 @@ public struct Idefics3ImageProcessor: Sendable {
         return Idefics3ProcessedImage(frames: frames, rows: rows, cols: cols)
     }
 
+    /// `process(_:)` within a budget of `maxTiles` tiles per image (see `limitingTiles(to:for:)`).
+    public func process(_ image: Image, maxTiles: Int?) -> Idefics3ProcessedImage {
+        guard let maxTiles else { return process(image) }
+        return Idefics3ImageProcessor(config: limitingTiles(to: maxTiles, for: image)).process(image)
+    }
+
+    /// The configuration that keeps `image` within `maxTiles` tiles (plus the global view): the
+    /// largest `size.longest_edge`, in multiples of the tile side and no larger than configured,
+    /// whose grid has at most that many tiles. Passing `size={"longest_edge": ...}` to
+    /// transformers' processor gives the same pixels; it is how SmolVLM's card trades detail for speed.
+    public func limitingTiles(to maxTiles: Int, for image: Image) -> Idefics3ImageProcessorConfig {
+        guard config.doImageSplitting, config.doResize, case .longestEdge(let edge) = config.size else { return config }
+        var limited = config
+        var multiple = max(1, edge / config.maxImageSize)
+        while multiple > 1 {
+            limited.size = .longestEdge(min(edge, multiple * config.maxImageSize))
+            let resized = Idefics3ImageProcessor(config: limited).resizedSize(height: image.height, width: image.width)
+            let tiled = Idefics3ImageProcessor(config: limited).tiledSize(height: resized.height, width: resized.width)
+            let tiles = tiled.height / config.maxImageSize * (tiled.width / config.maxImageSize)
+            if tiles <= maxTiles || tiles == 1 { return limited }
+            multiple -= 1
+        }
+        limited.size = .longestEdge(min(edge, config.maxImageSize))
+        return limited
+    }
+
     /// The float32 `pixel_values` for the frames of `images` (one prompt), N × 3 × H × W. Frames
     /// of different sizes (possible only when `size.longest_edge` < `max_image_size`) are padded
     /// with zeros to the largest, as `do_pad` does; a tensor needs one size even when it is off.

@@ -11,6 +11,7 @@ public final class ChatSession {
     public private(set) var messages: [ChatMessage]
     private let system: [ChatMessage]
     private let imageSplitting: Bool?
+    private let maxTiles: Int?
     private var images: [Image] = []
     /// Decoder-width features of each image so far.
     private var features: [[Float]] = []
@@ -18,11 +19,12 @@ public final class ChatSession {
     /// The ids whose keys and values the cache holds, position by position.
     private var cachedIDs: [Int] = []
 
-    public init(model: VisionLanguageModel, systemPrompt: String? = nil, imageSplitting: Bool? = nil) {
+    public init(model: VisionLanguageModel, systemPrompt: String? = nil, imageSplitting: Bool? = nil, maxTiles: Int? = nil) {
         self.model = model
         system = systemPrompt.map { [.system($0)] } ?? []
         messages = system
         self.imageSplitting = imageSplitting
+        self.maxTiles = maxTiles
         cache = model.model.makeCache()
     }
 
@@ -41,7 +43,8 @@ public final class ChatSession {
     public func send(_ text: String, images newImages: [Image] = [], parameters: GenerationParameters,
                      onEvent: (GenerationEvent) throws -> Void) throws -> GenerationReport {
         let question = ChatMessage.user(Array(repeating: ChatMessage.Part.image, count: newImages.count) + [.text(text)])
-        let prompt = try model.prepare(messages: messages + [question], images: images + newImages, imageSplitting: imageSplitting)
+        let prompt = try model.prepare(messages: messages + [question], images: images + newImages, imageSplitting: imageSplitting,
+                                       maxTiles: maxTiles)
         try Generator(model: model.model, tokenizer: model.tokenizer, endOfSequence: []).check(prompt: prompt.ids, parameters: parameters)
         var report = GenerationReport()
         report.promptTokens = prompt.ids.count

@@ -76,7 +76,9 @@ public final class VisionLanguageModel: Sendable {
 
     /// Renders `messages` with the chat template, expands each image placeholder for its image,
     /// tokenizes, and preprocesses the images. `images` are in the order their parts appear.
-    public func prepare(messages: [ChatMessage], images: [Image], imageSplitting: Bool? = nil) throws -> PreparedPrompt {
+    /// `maxTiles` caps the tiles per image (each tile costs a vision-encoder pass and
+    /// `imageSequenceLength` prompt tokens) by resizing less, as a smaller `size.longest_edge` would.
+    public func prepare(messages: [ChatMessage], images: [Image], imageSplitting: Bool? = nil, maxTiles: Int? = nil) throws -> PreparedPrompt {
         let placeholders = messages.reduce(0) { count, message in
             guard case .parts(let parts) = message.content else { return count }
             return count + parts.filter { $0 == .image }.count
@@ -89,7 +91,7 @@ public final class VisionLanguageModel: Sendable {
         var config = processorConfig.image
         if let imageSplitting { config.doImageSplitting = imageSplitting }
         let processor = Idefics3ImageProcessor(config: config)
-        let processed = images.map(processor.process)
+        let processed = images.map { processor.process($0, maxTiles: maxTiles) }
         // Split on the placeholder the template wrote; each one becomes its image's tile tokens.
         var pieces = rendered.components(separatedBy: "<image>")
         guard pieces.count - 1 == images.count else {
@@ -154,9 +156,9 @@ public final class VisionLanguageModel: Sendable {
     /// Asks about `images` with `messages`, as an `AsyncSequence` of events computed on a
     /// background task; cancelling the consumer stops the computation.
     public func stream(messages: [ChatMessage], images: [Image], parameters: GenerationParameters,
-                       imageSplitting: Bool? = nil) -> AsyncThrowingStream<GenerationEvent, Error> {
+                       imageSplitting: Bool? = nil, maxTiles: Int? = nil) -> AsyncThrowingStream<GenerationEvent, Error> {
         eventStream { [self] onEvent in
-            let prompt = try prepare(messages: messages, images: images, imageSplitting: imageSplitting)
+            let prompt = try prepare(messages: messages, images: images, imageSplitting: imageSplitting, maxTiles: maxTiles)
             try generate(prompt, parameters: parameters, onEvent: onEvent)
         }
     }

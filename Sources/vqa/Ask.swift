@@ -27,7 +27,8 @@ struct Ask: AsyncParsableCommand {
         let model = try VisionLanguageModel(folder: folder)
         let loaded = Date()
         let (messages, images) = try conversation.conversation()
-        let prompt = try model.prepare(messages: messages, images: images, imageSplitting: conversation.noImageSplitting ? false : nil)
+        let prompt = try model.prepare(messages: messages, images: images, imageSplitting: conversation.detail.imageSplitting,
+                                       maxTiles: conversation.detail.maxTiles)
         let prepared = Date()
         let parameters = sampling.parameters(topLogprobs: json ? logprobs : nil)
         var text = ""
@@ -87,7 +88,8 @@ struct Prompt: AsyncParsableCommand {
     func run() async throws {
         let model = try VisionLanguageModel(folder: try await conversation.modelFolder())
         let (messages, images) = try conversation.conversation()
-        let prompt = try model.prepare(messages: messages, images: images, imageSplitting: conversation.noImageSplitting ? false : nil)
+        let prompt = try model.prepare(messages: messages, images: images, imageSplitting: conversation.detail.imageSplitting,
+                                       maxTiles: conversation.detail.maxTiles)
         print(prompt.renderedText)
         if ids {
             print(prompt.ids.map(String.init).joined(separator: " "))

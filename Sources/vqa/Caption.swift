@@ -35,8 +35,7 @@ struct Caption: AsyncParsableCommand {
     @Flag(name: .long, help: "Caption again the images whose earlier attempt is recorded as an error.")
     var retryErrors = false
 
-    @Flag(name: .long, help: "One frame per image instead of tiles plus a global view (much faster, less detail).")
-    var noImageSplitting = false
+    @OptionGroup var detail: ImageDetailOptions
 
     @Option(name: .long, help: "Refuse images with more pixels than this (checked before decoding).")
     var maxPixels = DecodingOptions.defaultMaxPixels
@@ -77,7 +76,7 @@ struct Caption: AsyncParsableCommand {
             do {
                 let image = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path), options: decoding)
                 let prepared = try vlm.prepare(messages: [.user([.image, .text(prompt)])], images: [image],
-                                               imageSplitting: noImageSplitting ? false : nil)
+                                               imageSplitting: detail.imageSplitting, maxTiles: detail.maxTiles)
                 var caption = ""
                 let report = try vlm.generate(prepared, parameters: parameters) { event in
                     if case .text(let piece) = event { caption += piece }

@@ -17,8 +17,7 @@ struct Chat: AsyncParsableCommand {
     @Option(name: .long, help: "A system message put before the conversation.")
     var system: String?
 
-    @Flag(name: .long, help: "One frame per image instead of tiles plus a global view.")
-    var noImageSplitting = false
+    @OptionGroup var detail: ImageDetailOptions
 
     @OptionGroup var sampling: SamplingOptions
 
@@ -28,7 +27,7 @@ struct Chat: AsyncParsableCommand {
 
     func run() async throws {
         let session = ChatSession(model: try VisionLanguageModel(folder: try await model.folder()), systemPrompt: system,
-                                  imageSplitting: noImageSplitting ? false : nil)
+                                  imageSplitting: detail.imageSplitting, maxTiles: detail.maxTiles)
         let parameters = sampling.parameters()
         var pending: [Image] = []
         while true {

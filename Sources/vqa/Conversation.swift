@@ -14,8 +14,7 @@ struct ConversationOptions: ParsableArguments {
             completion: .file(extensions: ["json"]))
     var messages: String?
 
-    @Flag(name: .long, help: "One frame per image instead of tiles plus a global view.")
-    var noImageSplitting = false
+    @OptionGroup var detail: ImageDetailOptions
 
     @Option(name: .long, help: "Refuse images with more pixels than this (checked before decoding).")
     var maxPixels = DecodingOptions.defaultMaxPixels

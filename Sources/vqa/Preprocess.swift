@@ -16,8 +16,7 @@ struct Preprocess: AsyncParsableCommand {
 
     @OptionGroup var model: ModelOption
 
-    @Flag(name: .long, help: "One frame per image instead of tiles plus a global view.")
-    var noImageSplitting = false
+    @OptionGroup var detail: ImageDetailOptions
 
     @Option(name: .long, help: "Write pixel_values to this .npy file.", completion: .file(extensions: ["npy"]))
     var output: String?
@@ -38,7 +37,7 @@ struct Preprocess: AsyncParsableCommand {
 
     func run() async throws {
         var config = try Idefics3ProcessorConfig.load(from: ModelDirectory(try await model.folder())).image
-        if noImageSplitting { config.doImageSplitting = false }
+        if let splitting = detail.imageSplitting { config.doImageSplitting = splitting }
         let outputURL = output.map { URL(fileURLWithPath: $0) }
         if let outputURL, !overwrite, FileManager.default.fileExists(atPath: outputURL.path) {
             throw CommandError("\(outputURL.path) exists; pass --overwrite to replace it")
@@ -47,7 +46,7 @@ struct Preprocess: AsyncParsableCommand {
         var processed: [Idefics3ProcessedImage] = []
         for path in images {
             let image = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path), options: DecodingOptions(maxPixels: maxPixels))
-            let result = processor.process(image)
+            let result = processor.process(image, maxTiles: detail.maxTiles)
             processed.append(result)
             let frame = result.frames[0]
             let grid = result.rows > 0
