@@ -52,7 +52,7 @@ let package = Package(
         // them, with configs and processors as transformers defines them.
         .target(name: "ModelFamilies", dependencies: ["ImageCodec", "ImageOps", "Tensors", "ModelFormats"]),
         // Generation: sampling, stop conditions, streaming.
-        .target(name: "Runtime", dependencies: ["ChatTemplates", "ImageCodec", "ModelFamilies", "Tensors", "Tokenizers"]),
+        .target(name: "Runtime", dependencies: ["ChatTemplates", "Checksums", "ImageCodec", "ModelFamilies", "Tensors", "Tokenizers"]),
         // glibc allocator settings for the CLI process (large activation buffers reused, not re-faulted).
         .target(name: "CMemoryTuning"),
         // The command-line tool.
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ModelFamiliesTests", dependencies: ["ModelFamilies", "ImageCodec", "Tensors", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["ModelFamilies", "ModelFormats", "Runtime", "Tensors", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["ImageCodec", "ModelFamilies", "ModelFormats", "Runtime", "Tensors", "Tokenizers", "TestSupport"]),
         .testTarget(name: "vqaTests", dependencies: ["vqa", "Tensors", "TestSupport"]),
     ]
 )
