@@ -15,10 +15,14 @@ let package = Package(
         .library(name: "ModelFamilies", targets: ["ModelFamilies"]),
         .library(name: "Runtime", targets: ["Runtime"]),
         .library(name: "Checksums", targets: ["Checksums"]),
+        .library(name: "Server", targets: ["Server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // System C libraries, found through pkg-config (Debian: libpng-dev libjpeg-dev libopenblas-dev).
@@ -53,14 +57,26 @@ let package = Package(
         .target(name: "ModelFamilies", dependencies: ["ImageCodec", "ImageOps", "Tensors", "ModelFormats"]),
         // Generation: sampling, stop conditions, streaming.
         .target(name: "Runtime", dependencies: ["ChatTemplates", "Checksums", "ImageCodec", "ModelFamilies", "Tensors", "Tokenizers"]),
+        // The OpenAI-compatible HTTP server (`vqa serve`), on Hummingbird.
+        .target(
+            name: "Server",
+            dependencies: [
+                "ChatTemplates", "Checksums", "ImageCodec", "Runtime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // glibc allocator settings for the CLI process (large activation buffers reused, not re-faulted).
         .target(name: "CMemoryTuning"),
         // The command-line tool.
         .executableTarget(
             name: "vqa",
             dependencies: [
-                "CMemoryTuning", "ChatTemplates", "ImageCodec", "ImageOps", "Tensors", "Tokenizers", "ModelFamilies", "Runtime",
+                "CMemoryTuning", "ChatTemplates", "ImageCodec", "ImageOps", "Tensors", "Tokenizers", "ModelFamilies", "Runtime", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
 
         // Test helpers: fixture paths and comparisons.
@@ -74,5 +90,12 @@ let package = Package(
         .testTarget(name: "ModelFamiliesTests", dependencies: ["ModelFamilies", "ImageCodec", "Tensors", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["ImageCodec", "ModelFamilies", "ModelFormats", "Runtime", "Tensors", "Tokenizers", "TestSupport"]),
         .testTarget(name: "vqaTests", dependencies: ["vqa", "Tensors", "TestSupport"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "ChatTemplates", "ImageCodec", "Runtime", "Server", "TestSupport", "vqa",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )

@@ -6,7 +6,7 @@ struct VQA: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vqa",
         abstract: "Ask vision-language models about images, on the CPU.",
-        subcommands: [Ask.self, Chat.self, Prompt.self, Preprocess.self, Tokenize.self, Generate.self],
+        subcommands: [Ask.self, Chat.self, Prompt.self, Preprocess.self, Tokenize.self, Generate.self, Serve.self],
         defaultSubcommand: Ask.self)
 
     static func main() async {
