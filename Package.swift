@@ -17,12 +17,15 @@ let package = Package(
         .library(name: "Checksums", targets: ["Checksums"]),
         .library(name: "Hub", targets: ["Hub"]),
         .library(name: "ModelRegistry", targets: ["ModelRegistry"]),
+        .library(name: "Server", targets: ["Server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // System C libraries, found through pkg-config (Debian: libpng-dev libjpeg-dev libopenblas-dev).
@@ -60,7 +63,18 @@ let package = Package(
         // them, with configs and processors as transformers defines them.
         .target(name: "ModelFamilies", dependencies: ["ImageCodec", "ImageOps", "Tensors", "ModelFormats"]),
         // Generation: sampling, stop conditions, streaming.
-        .target(name: "Runtime", dependencies: ["ChatTemplates", "ImageCodec", "ModelFamilies", "Tensors", "Tokenizers"]),
+        .target(name: "Runtime", dependencies: ["ChatTemplates", "Checksums", "ImageCodec", "ModelFamilies", "Tensors", "Tokenizers"]),
+        // The OpenAI-compatible HTTP server (`vqa serve`), on Hummingbird.
+        .target(
+            name: "Server",
+            dependencies: [
+                "ChatTemplates", "Checksums", "ImageCodec", "Runtime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // glibc allocator settings for the CLI process (large activation buffers reused, not re-faulted).
         .target(name: "CMemoryTuning"),
         // The command-line tool.
@@ -68,8 +82,9 @@ let package = Package(
             name: "vqa",
             dependencies: [
                 "CMemoryTuning", "ChatTemplates", "Hub", "ImageCodec", "ImageOps", "ModelRegistry", "Tensors", "Tokenizers",
-                "ModelFamilies", "Runtime",
+                "ModelFamilies", "Runtime", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
 
         // Examples/: programs built on the library modules.
@@ -96,8 +111,15 @@ let package = Package(
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ModelFamiliesTests", dependencies: ["ModelFamilies", "ImageCodec", "Tensors", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["ModelFamilies", "ModelFormats", "Runtime", "Tensors", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["ImageCodec", "ModelFamilies", "ModelFormats", "Runtime", "Tensors", "Tokenizers", "TestSupport"]),
         .testTarget(name: "ExamplesTests", dependencies: ["HTMLPage", "sketch-to-html", "caption-folder", "TestSupport"]),
         .testTarget(name: "vqaTests", dependencies: ["vqa", "Tensors", "TestSupport"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "ChatTemplates", "ImageCodec", "Runtime", "Server", "TestSupport", "vqa",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )

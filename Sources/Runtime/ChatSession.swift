@@ -2,7 +2,6 @@ import ChatTemplates
 import Foundation
 import ImageCodec
 import ModelFamilies
-import Tensors
 
 /// A conversation that keeps its messages, images and KV cache across turns: each question
 /// runs only the tokens that follow what the cache already holds, and encodes only new images.
@@ -45,24 +44,14 @@ public final class ChatSession {
         let question = ChatMessage.user(Array(repeating: ChatMessage.Part.image, count: newImages.count) + [.text(text)])
         let prompt = try model.prepare(messages: messages + [question], images: images + newImages, imageSplitting: imageSplitting,
                                        maxTiles: maxTiles)
-        try Generator(model: model.model, tokenizer: model.tokenizer, endOfSequence: []).check(prompt: prompt.ids, parameters: parameters)
+        try model.check(prompt, parameters: parameters)
         var report = GenerationReport()
         report.promptTokens = prompt.ids.count
 
-        // Encode only the new images: their frames come last in the pixel values.
-        var newFeatures: [[Float]] = []
-        if let pixels = prompt.pixelValues, !newImages.isEmpty {
-            let visionStart = Date()
-            let frameCounts = prompt.grids.map { $0.rows > 0 ? $0.rows * $0.cols + 1 : 1 }
-            let frameSize = pixels.shape.dropFirst().reduce(1, *)
-            var frame = frameCounts.prefix(images.count).reduce(0, +)
-            for count in frameCounts.dropFirst(images.count) {
-                let slice = Array(pixels.scalars[(frame * frameSize)..<((frame + count) * frameSize)])
-                newFeatures.append(try model.model.imageFeatures(Tensor(shape: [count] + pixels.shape.dropFirst(), scalars: slice)!))
-                frame += count
-            }
-            report.visionSeconds = Date().timeIntervalSince(visionStart)
-        }
+        // Encode only the new images: they come last.
+        let visionStart = Date()
+        let newFeatures = try model.encodeImages(prompt, indices: Array(images.count..<(images.count + newImages.count)))
+        if !newImages.isEmpty { report.visionSeconds = Date().timeIntervalSince(visionStart) }
         let allFeatures = (features + newFeatures).flatMap { $0 }
 
         // Reuse the longest prefix the cache already holds (at least one token is always run).

@@ -23,6 +23,25 @@ public struct PreparedPrompt: Sendable {
     public let pixelValues: Tensor?
     /// Tile rows and columns per image (0 × 0: one frame).
     public let grids: [(rows: Int, cols: Int)]
+    /// The decoded images and the processor settings each was prepared with (they differ when
+    /// a tile budget resized some less): what the image feature cache keys on.
+    let images: [Image]
+    let imageConfigs: [Idefics3ImageProcessorConfig]
+
+    /// How many frames of `pixelValues` each image has: its tiles and a global view, or one.
+    public var framesPerImage: [Int] { grids.map { $0.rows > 0 ? $0.rows * $0.cols + 1 : 1 } }
+
+    /// The frames of the images at `indices` (ascending), as one tensor for the vision tower.
+    func pixelValues(ofImages indices: [Int]) -> Tensor? {
+        guard let pixels = pixelValues, !indices.isEmpty else { return nil }
+        let frameSize = pixels.shape.dropFirst().reduce(1, *)
+        let firstFrames = framesPerImage.reduce(into: [0]) { $0.append($0.last! + $1) }
+        var scalars: [Float] = []
+        for index in indices {
+            scalars += pixels.scalars[(firstFrames[index] * frameSize)..<(firstFrames[index + 1] * frameSize)]
+        }
+        return Tensor(shape: [scalars.count / frameSize] + pixels.shape.dropFirst(), scalars: scalars)
+    }
 }
 
 /// Where the time of one answer went, and how many tokens it took.
@@ -86,12 +105,20 @@ public final class VisionLanguageModel: Sendable {
         guard placeholders == images.count else {
             throw RuntimeError("the conversation has \(placeholders) image placeholder(s) but \(images.count) image(s) were given")
         }
+        // Idefics3/SmolVLM templates loop over a message's parts; given a plain string they would
+        // loop over its characters and print nothing. Plain text becomes one text part, as vLLM
+        // and llama.cpp's server turn OpenAI's string content into parts for such templates.
+        let messages = messages.map { message in
+            guard case .text(let text) = message.content else { return message }
+            return ChatMessage(role: message.role, content: .parts([.text(text)]))
+        }
         let rendered = try chatTemplate.render(messages: messages, addGenerationPrompt: true,
                                                bosToken: specialTokens.strings["bos_token"], eosToken: specialTokens.strings["eos_token"])
         var config = processorConfig.image
         if let imageSplitting { config.doImageSplitting = imageSplitting }
         let processor = Idefics3ImageProcessor(config: config)
-        let processed = images.map { processor.process($0, maxTiles: maxTiles) }
+        let configs = images.map { image in maxTiles.map { processor.limitingTiles(to: $0, for: image) } ?? config }
+        let processed = zip(images, configs).map { Idefics3ImageProcessor(config: $1).process($0) }
         // Split on the placeholder the template wrote; each one becomes its image's tile tokens.
         var pieces = rendered.components(separatedBy: "<image>")
         guard pieces.count - 1 == images.count else {
@@ -104,23 +131,56 @@ public final class VisionLanguageModel: Sendable {
         let ids = try tokenizer.encode(expanded)
         return PreparedPrompt(renderedText: rendered, expandedText: expanded, ids: ids,
                               pixelValues: processed.isEmpty ? nil : processor.pixelValues(processed),
-                              grids: processed.map { ($0.rows, $0.cols) })
+                              grids: processed.map { ($0.rows, $0.cols) }, images: images, imageConfigs: configs)
+    }
+
+    /// What must hold before any work is done: valid parameters, a prompt that fits the context
+    /// and only ids the model knows.
+    public func check(_ prompt: PreparedPrompt, parameters: GenerationParameters) throws(GenerationError) {
+        try Generator(model: model, tokenizer: tokenizer, endOfSequence: []).check(prompt: prompt.ids, parameters: parameters)
+    }
+
+    /// The decoder-width features of the images at `indices` (ascending), encoded in one pass of
+    /// the vision tower, one array per image.
+    func encodeImages(_ prompt: PreparedPrompt, indices: [Int]) throws -> [[Float]] {
+        guard let pixels = prompt.pixelValues(ofImages: indices) else { return [] }
+        let features = try model.imageFeatures(pixels)
+        let perFrame = features.count / pixels.shape[0]
+        var start = 0
+        return indices.map { index in
+            let count = prompt.framesPerImage[index] * perFrame
+            defer { start += count }
+            return Array(features[start..<(start + count)])
+        }
+    }
+
+    /// The features of all the prompt's images, in order: those `cache` holds are taken from it,
+    /// the others encoded together and added to it.
+    func imageFeatures(_ prompt: PreparedPrompt, cache: ImageFeatureCache?) throws -> [Float] {
+        guard let pixels = prompt.pixelValues else { return [] }
+        guard let cache else { return try model.imageFeatures(pixels) }
+        let keys = zip(prompt.images, prompt.imageConfigs).map { ImageFeatureCache.key(for: $0, processor: $1) }
+        var perImage = keys.map(cache.features(for:))
+        let missing = perImage.indices.filter { perImage[$0] == nil }
+        for (index, features) in zip(missing, try encodeImages(prompt, indices: missing)) {
+            perImage[index] = features
+            cache.store(features, for: keys[index])
+        }
+        return perImage.flatMap { $0 ?? [] }
     }
 
     /// Answers a prepared prompt, calling `onEvent` as tokens and text come.
-    /// `ignoringEndOfSequence` keeps generating past EOS tokens (for benchmarks).
+    /// `ignoringEndOfSequence` keeps generating past EOS tokens (for benchmarks); `imageCache`,
+    /// when given, supplies the features of images encoded before and keeps the new ones.
     @discardableResult
     public func generate(_ prompt: PreparedPrompt, parameters: GenerationParameters, ignoringEndOfSequence: Bool = false,
-                         onEvent: (GenerationEvent) throws -> Void) throws -> GenerationReport {
-        try Generator(model: model, tokenizer: tokenizer, endOfSequence: []).check(prompt: prompt.ids, parameters: parameters)
+                         imageCache: ImageFeatureCache? = nil, onEvent: (GenerationEvent) throws -> Void) throws -> GenerationReport {
+        try check(prompt, parameters: parameters)
         var report = GenerationReport()
         report.promptTokens = prompt.ids.count
-        var features: [Float] = []
-        if let pixels = prompt.pixelValues {
-            let start = Date()
-            features = try model.imageFeatures(pixels)
-            report.visionSeconds = Date().timeIntervalSince(start)
-        }
+        let visionStart = Date()
+        let features = try imageFeatures(prompt, cache: imageCache)
+        report.visionSeconds = prompt.pixelValues == nil ? 0 : Date().timeIntervalSince(visionStart)
         var cache = model.makeCache()
         _ = try run(prompt.ids, features: features, cache: &cache, reusing: 0, parameters: parameters,
                     endOfSequence: ignoringEndOfSequence ? [] : specialTokens.eos, report: &report, onEvent: onEvent)

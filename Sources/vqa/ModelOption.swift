@@ -14,6 +14,12 @@ struct ModelOption: ParsableArguments {
     func folder() async throws -> URL {
         try await modelFolder(for: model)
     }
+
+    /// The Hub id the option names (the default model's when omitted); nil for a folder.
+    var hubID: String? {
+        guard let model else { return ModelRegistry.defaultModelID }
+        return isFolderArgument(model) ? nil : (try? HubRepository(parsing: model))?.id
+    }
 }
 
 /// The model folder for a `--model` value. A path that exists (or starts with / or .) is a
@@ -22,7 +28,7 @@ func modelFolder(for argument: String?) async throws -> URL {
     guard let argument else {
         return try await hubSnapshot(HubRepository(parsing: ModelRegistry.defaultModelID), isDefault: true)
     }
-    if FileManager.default.fileExists(atPath: argument) || argument.hasPrefix("/") || argument.hasPrefix(".") {
+    if isFolderArgument(argument) {
         return URL(fileURLWithPath: argument)
     }
     let repository: HubRepository
@@ -30,6 +36,10 @@ func modelFolder(for argument: String?) async throws -> URL {
         throw CommandError("--model \(argument): no such folder, and not a Hub id (\(error))")
     }
     return try await hubSnapshot(repository, isDefault: false)
+}
+
+private func isFolderArgument(_ argument: String) -> Bool {
+    FileManager.default.fileExists(atPath: argument) || argument.hasPrefix("/") || argument.hasPrefix(".")
 }
 
 private func hubSnapshot(_ repository: HubRepository, isDefault: Bool) async throws -> URL {
