@@ -1,3 +1,4 @@
+import Foundation
 import ModelFamilies
 import Tensors
 import Tokenizers
@@ -204,23 +205,36 @@ struct OutputText {
     }
 }
 
-/// Runs `produce` on a background task and delivers the events it emits as an
-/// `AsyncThrowingStream`; when the consumer stops listening, the task is cancelled and
-/// `produce` stops at its next event.
+/// Runs `produce` on a thread of its own and delivers the events it emits as an
+/// `AsyncThrowingStream`; when the consumer stops listening, `produce` stops at its next event.
+///
+/// A thread, not a task: generating keeps a core busy for seconds, and on Swift's cooperative
+/// pool (one thread per core) that would starve every other task of the program, such as an
+/// HTTP server's request handling, for as long.
 func eventStream(_ produce: @escaping @Sendable ((GenerationEvent) throws -> Void) throws -> Void)
     -> AsyncThrowingStream<GenerationEvent, Error> {
     AsyncThrowingStream { continuation in
-        let task = Task.detached {
+        let cancelled = CancellationFlag()
+        continuation.onTermination = { _ in cancelled.set() }
+        Thread {
             do {
                 try produce { event in
-                    try Task.checkCancellation()
+                    if cancelled.isSet { throw CancellationError() }
                     continuation.yield(event)
                 }
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
             }
-        }
-        continuation.onTermination = { _ in task.cancel() }
+        }.start()
     }
+}
+
+/// Set once from any thread, read from another.
+final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
