@@ -45,8 +45,10 @@ let package = Package(
         .target(name: "ImageCodec", dependencies: ["CImageCodecs"]),
         // Pixel operations: Pillow-exact resampling, crops, alpha compositing, normalisation.
         .target(name: "ImageOps", dependencies: ["ImageCodec", "Tensors"]),
+        // Matrix-vector kernels for 16- and 8-bit weights: AVX2+FMA chosen at run time, portable C otherwise.
+        .target(name: "CWeightKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Dense float tensors and their file formats (.npy).
-        .target(name: "Tensors", dependencies: ["COpenBLAS"]),
+        .target(name: "Tensors", dependencies: ["COpenBLAS", "CWeightKernels"]),
         // Jinja chat templates, rendered as transformers renders them.
         .target(name: "ChatTemplates"),
         // HuggingFace tokenizer.json: BPE encoding and decoding, exact to `tokenizers`.

@@ -337,7 +337,8 @@ public final class Idefics3Model: CausalLanguageModel {
 
     /// Loads config.json and the weights of a model folder (Idefics3 and SmolVLM layouts alike:
     /// `model.vision_model.*`, `model.connector.*`, `model.text_model.*`, `lm_head.weight`).
-    public init(folder: URL) throws {
+    /// `weightFormat` is how the language model's matrices are held (the vision tower stays float32).
+    public init(folder: URL, weightFormat: WeightFormat = .float32) throws {
         let directory = try ModelDirectory(folder)
         config = try Idefics3Config.load(from: directory)
         let checkpoint = try SafetensorsCheckpoint(folder: folder)
@@ -346,7 +347,8 @@ public final class Idefics3Model: CausalLanguageModel {
         connector = try PixelShuffleConnector(scaleFactor: config.scaleFactor, visionHidden: config.vision.hiddenSize,
                                               textHidden: config.text.hiddenSize, checkpoint: checkpoint,
                                               name: "model.connector.modality_projection.proj.weight", used: &used)
-        decoder = try LlamaDecoder(config: config.text, checkpoint: checkpoint, prefix: "model.text_model.", lmHead: "lm_head.weight", used: &used)
+        decoder = try LlamaDecoder(config: config.text, checkpoint: checkpoint, prefix: "model.text_model.", lmHead: "lm_head.weight",
+                                   weightFormat: weightFormat, used: &used)
         try checkUnexpected(checkpoint, used: used, folder: folder)
     }
 

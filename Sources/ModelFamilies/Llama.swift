@@ -1,5 +1,6 @@
 import Foundation
 import ModelFormats
+import Tensors
 
 // Llama (model_type "llama"): the decoder of SmolLM2, and of SmolVLM/Idefics3 as `text_config`.
 
@@ -94,12 +95,14 @@ public final class LlamaForCausalLM: CausalLanguageModel {
     public let decoder: LlamaDecoder
 
     /// Loads `config.json` and the safetensors weights of `folder`; every tensor must be used.
-    public init(folder: URL) throws {
+    /// `weightFormat` is how the matrices are held in memory.
+    public init(folder: URL, weightFormat: WeightFormat = .float32) throws {
         let directory = try ModelDirectory(folder)
         let config = try LlamaConfig.load(from: directory)
         let checkpoint = try SafetensorsCheckpoint(folder: folder)
         var used: Set<String> = []
-        decoder = try LlamaDecoder(config: config, checkpoint: checkpoint, prefix: "model.", lmHead: "lm_head.weight", used: &used)
+        decoder = try LlamaDecoder(config: config, checkpoint: checkpoint, prefix: "model.", lmHead: "lm_head.weight",
+                                   weightFormat: weightFormat, used: &used)
         try checkUnexpected(checkpoint, used: used, folder: folder)
     }
 

@@ -70,10 +70,12 @@ public final class VisionLanguageModel: Sendable {
     public let processorConfig: Idefics3ProcessorConfig
     public let chatTemplate: ChatTemplate
 
-    public init(folder: URL) throws {
+    /// Loads a model folder. `weightFormat` trades exactness for speed and memory in the
+    /// language model (see `WeightFormat`); float32 computes as transformers does.
+    public init(folder: URL, weightFormat: WeightFormat = .float32) throws {
         let directory = try ModelDirectory(folder)
         self.folder = folder
-        model = try Idefics3Model(folder: folder)
+        model = try Idefics3Model(folder: folder, weightFormat: weightFormat)
         let tokenizerFile = folder.appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: tokenizerFile.path) else {
             throw RuntimeError("\(folder.path): no tokenizer.json")

@@ -24,7 +24,7 @@ struct Ask: AsyncParsableCommand {
     func run() async throws {
         let folder = try await conversation.modelFolder()
         let started = Date()
-        let model = try VisionLanguageModel(folder: folder)
+        let model = try VisionLanguageModel(folder: folder, weightFormat: conversation.weights.weights)
         let loaded = Date()
         let (messages, images) = try conversation.conversation()
         let prompt = try model.prepare(messages: messages, images: images, imageSplitting: conversation.detail.imageSplitting,
@@ -86,7 +86,7 @@ struct Prompt: AsyncParsableCommand {
     var ids = false
 
     func run() async throws {
-        let model = try VisionLanguageModel(folder: try await conversation.modelFolder())
+        let model = try VisionLanguageModel(folder: try await conversation.modelFolder(), weightFormat: conversation.weights.weights)
         let (messages, images) = try conversation.conversation()
         let prompt = try model.prepare(messages: messages, images: images, imageSplitting: conversation.detail.imageSplitting,
                                        maxTiles: conversation.detail.maxTiles)

@@ -22,6 +22,8 @@ struct Caption: AsyncParsableCommand {
 
     @OptionGroup var model: ModelOption
 
+    @OptionGroup var weights: WeightsOption
+
     @Option(name: .long, help: "The JSON-lines file to write (appended to; existing lines are kept and skipped).",
             completion: .file(extensions: ["jsonl"]))
     var output: String
@@ -66,7 +68,7 @@ struct Caption: AsyncParsableCommand {
              + (mine.count > todo.count ? ", \(mine.count - todo.count) already in \(output)" : "") + ", \(todo.count) to caption")
         guard !todo.isEmpty else { return }
 
-        let vlm = try VisionLanguageModel(folder: try await model.folder())
+        let vlm = try VisionLanguageModel(folder: try await model.folder(), weightFormat: weights.weights)
         let parameters = sampling.parameters()
         let decoding = DecodingOptions(maxPixels: maxPixels)
         let progress = BatchProgress(total: todo.count, line: .standardError)

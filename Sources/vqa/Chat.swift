@@ -14,6 +14,8 @@ struct Chat: AsyncParsableCommand {
 
     @OptionGroup var model: ModelOption
 
+    @OptionGroup var weights: WeightsOption
+
     @Option(name: .long, help: "A system message put before the conversation.")
     var system: String?
 
@@ -26,7 +28,7 @@ struct Chat: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = ChatSession(model: try VisionLanguageModel(folder: try await model.folder()), systemPrompt: system,
+        let session = ChatSession(model: try VisionLanguageModel(folder: try await model.folder(), weightFormat: weights.weights), systemPrompt: system,
                                   imageSplitting: detail.imageSplitting, maxTiles: detail.maxTiles)
         let parameters = sampling.parameters()
         var pending: [Image] = []

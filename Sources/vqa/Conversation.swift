@@ -8,6 +8,8 @@ import Runtime
 struct ConversationOptions: ParsableArguments {
     @OptionGroup var model: ModelOption
 
+    @OptionGroup var weights: WeightsOption
+
     @Option(name: .long, help: "A system message put before the conversation.")
     var system: String?
 

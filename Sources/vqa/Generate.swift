@@ -17,6 +17,8 @@ struct Generate: AsyncParsableCommand {
                                             valueName: "folder-or-id"), completion: .directory)
     var model: String
 
+    @OptionGroup var weights: WeightsOption
+
     @Option(name: .long, help: "Read the prompt from this file instead of the argument.", completion: .file())
     var file: String?
 
@@ -35,7 +37,7 @@ struct Generate: AsyncParsableCommand {
     func run() async throws {
         let folder = try await modelFolder(for: model)
         let started = Date()
-        let language = try LlamaForCausalLM(folder: folder)
+        let language = try LlamaForCausalLM(folder: folder, weightFormat: weights.weights)
         let tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
         let special = try SpecialTokens.load(from: folder, tokenizer: tokenizer)
         let text = try file.map(readTextFile) ?? prompt ?? ""

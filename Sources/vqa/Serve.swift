@@ -16,6 +16,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var model: ModelOption
 
+    @OptionGroup var weights: WeightsOption
+
     @Option(name: .long, help: "Address to listen on.")
     var host = "127.0.0.1"
 
@@ -91,7 +93,7 @@ struct Serve: AsyncParsableCommand {
         do { try options.validate() } catch { throw ValidationError("\(error)") }
 
         let logger = Logger(label: "vqa-serve") { StreamLogHandler.standardError(label: $0) }
-        let server = try ChatCompletionServer(model: try VisionLanguageModel(folder: folder), options: options, logger: logger)
+        let server = try ChatCompletionServer(model: try VisionLanguageModel(folder: folder, weightFormat: weights.weights), options: options, logger: logger)
         try await server.run()
         logger.info("stopped")
     }

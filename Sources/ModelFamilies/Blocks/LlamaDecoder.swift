@@ -40,49 +40,53 @@ public struct KVCache: Sendable {
 public final class LlamaDecoder: Sendable {
     struct Layer: Sendable {
         let attentionNorm: [Float]
-        let query, key, value, output: [Float]
+        let query, key, value, output: WeightMatrix
         let queryBias, keyBias, valueBias, outputBias: [Float]?
         let mlpNorm: [Float]
-        let gate, up, down: [Float]
+        let gate, up, down: WeightMatrix
         let gateBias, upBias, downBias: [Float]?
     }
 
     public let config: LlamaConfig
-    let embedding: [Float]      // vocab × hidden
+    let embedding: WeightMatrix         // vocab × hidden
     let layers: [Layer]
     let finalNorm: [Float]
-    let outputProjection: [Float]  // vocab × hidden (the embedding when tied)
+    let outputProjection: WeightMatrix  // vocab × hidden (the embedding when tied)
     /// Rotary inverse frequencies, headDim / 2 of them.
     let inverseFrequencies: [Float]
 
     /// Loads the weights named `prefix` + transformers' Llama names (`model.` for
     /// LlamaForCausalLM, `model.text_model.` inside Idefics3), and `lmHead` for the output layer.
     /// Every tensor's shape is checked against `config`; `used` collects the names consumed.
+    /// Matrices (embeddings, projections, output layer) are held in `weightFormat`; norms stay float32.
     public init(config: LlamaConfig, checkpoint: SafetensorsCheckpoint, prefix: String, lmHead: String,
-                used: inout Set<String>) throws(WeightsError) {
+                weightFormat: WeightFormat = .float32, used: inout Set<String>) throws(WeightsError) {
         self.config = config
         let (hidden, kvWidth) = (config.hiddenSize, config.numKeyValueHeads * config.headDim)
         let queryWidth = config.numAttentionHeads * config.headDim
         var loader = WeightLoader(checkpoint: checkpoint)
-        embedding = try loader.load(prefix + "embed_tokens.weight", shape: [config.vocabSize, hidden])
+        func matrix(_ name: String, _ rows: Int, _ columns: Int) throws(WeightsError) -> WeightMatrix {
+            WeightMatrix(try loader.load(name, shape: [rows, columns]), rows: rows, columns: columns, format: weightFormat)
+        }
+        embedding = try matrix(prefix + "embed_tokens.weight", config.vocabSize, hidden)
         var layers: [Layer] = []
         for index in 0..<config.numHiddenLayers {
             let p = "\(prefix)layers.\(index)."
             let attentionBias = config.attentionBias, mlpBias = config.mlpBias
             layers.append(Layer(
                 attentionNorm: try loader.load(p + "input_layernorm.weight", shape: [hidden]),
-                query: try loader.load(p + "self_attn.q_proj.weight", shape: [queryWidth, hidden]),
-                key: try loader.load(p + "self_attn.k_proj.weight", shape: [kvWidth, hidden]),
-                value: try loader.load(p + "self_attn.v_proj.weight", shape: [kvWidth, hidden]),
-                output: try loader.load(p + "self_attn.o_proj.weight", shape: [hidden, queryWidth]),
+                query: try matrix(p + "self_attn.q_proj.weight", queryWidth, hidden),
+                key: try matrix(p + "self_attn.k_proj.weight", kvWidth, hidden),
+                value: try matrix(p + "self_attn.v_proj.weight", kvWidth, hidden),
+                output: try matrix(p + "self_attn.o_proj.weight", hidden, queryWidth),
                 queryBias: attentionBias ? try loader.load(p + "self_attn.q_proj.bias", shape: [queryWidth]) : nil,
                 keyBias: attentionBias ? try loader.load(p + "self_attn.k_proj.bias", shape: [kvWidth]) : nil,
                 valueBias: attentionBias ? try loader.load(p + "self_attn.v_proj.bias", shape: [kvWidth]) : nil,
                 outputBias: attentionBias ? try loader.load(p + "self_attn.o_proj.bias", shape: [hidden]) : nil,
                 mlpNorm: try loader.load(p + "post_attention_layernorm.weight", shape: [hidden]),
-                gate: try loader.load(p + "mlp.gate_proj.weight", shape: [config.intermediateSize, hidden]),
-                up: try loader.load(p + "mlp.up_proj.weight", shape: [config.intermediateSize, hidden]),
-                down: try loader.load(p + "mlp.down_proj.weight", shape: [hidden, config.intermediateSize]),
+                gate: try matrix(p + "mlp.gate_proj.weight", config.intermediateSize, hidden),
+                up: try matrix(p + "mlp.up_proj.weight", config.intermediateSize, hidden),
+                down: try matrix(p + "mlp.down_proj.weight", hidden, config.intermediateSize),
                 gateBias: mlpBias ? try loader.load(p + "mlp.gate_proj.bias", shape: [config.intermediateSize]) : nil,
                 upBias: mlpBias ? try loader.load(p + "mlp.up_proj.bias", shape: [config.intermediateSize]) : nil,
                 downBias: mlpBias ? try loader.load(p + "mlp.down_proj.bias", shape: [hidden]) : nil))
@@ -93,7 +97,7 @@ public final class LlamaDecoder: Sendable {
             outputProjection = embedding
             loader.used.insert(lmHead)  // a saved copy of the tied weight is not "unexpected"
         } else {
-            outputProjection = try loader.load(lmHead, shape: [config.vocabSize, hidden])
+            outputProjection = try matrix(lmHead, config.vocabSize, hidden)
         }
         let half = config.headDim / 2
         inverseFrequencies = (0..<half).map { i in
@@ -115,7 +119,7 @@ public final class LlamaDecoder: Sendable {
         var x = [Float](repeating: 0, count: tokens.count * hidden)
         for (row, token) in tokens.enumerated() {
             precondition(token >= 0 && token < config.vocabSize, "token id \(token) outside the vocabulary")
-            x.replaceSubrange((row * hidden)..<((row + 1) * hidden), with: embedding[(token * hidden)..<((token + 1) * hidden)])
+            x.replaceSubrange((row * hidden)..<((row + 1) * hidden), with: embedding.dequantized(rows: token..<(token + 1)))
         }
         return x
     }
@@ -148,12 +152,11 @@ public final class LlamaDecoder: Sendable {
         cache.count += count
         let last = Array(x[((count - 1) * hidden)...])
         let normed = Kernels.rmsNorm(last, width: hidden, weight: finalNorm, epsilon: config.rmsNormEps)
-        return Kernels.linear(normed, rows: 1, weight: outputProjection, inFeatures: hidden, outFeatures: config.vocabSize)
+        return Kernels.linear(normed, rows: 1, weight: outputProjection)
     }
 
-    private func linear(_ x: [Float], _ rows: Int, _ weight: [Float], _ bias: [Float]?) -> [Float] {
-        let inFeatures = x.count / rows
-        return Kernels.linear(x, rows: rows, weight: weight, inFeatures: inFeatures, outFeatures: weight.count / inFeatures, bias: bias)
+    private func linear(_ x: [Float], _ rows: Int, _ weight: WeightMatrix, _ bias: [Float]?) -> [Float] {
+        Kernels.linear(x, rows: rows, weight: weight, bias: bias)
     }
 
     /// Rotate-half RoPE on each head of each row: (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin).

@@ -1,0 +1,154 @@
+import COpenBLAS
+import CWeightKernels
+import Foundation
+
+/// How a model's matrix weights are held in memory. Decoding one token reads every weight once,
+/// so fewer bytes per weight is directly more tokens per second.
+public enum WeightFormat: String, Sendable, CaseIterable {
+    /// 4 bytes a weight: exactly what transformers computes with in float32.
+    case float32 = "f32"
+    /// 2 bytes: the upper half of each float32, rounded to nearest even. Lossless for checkpoints
+    /// saved in bfloat16 (SmolVLM's are), so those compute with the very same weights.
+    case bfloat16 = "bf16"
+    /// 1.125 bytes: 8-bit integers with one float scale per 32 weights of a row (llama.cpp's
+    /// Q8_0 scheme). Approximate.
+    case int8 = "q8"
+}
+
+/// A linear layer's weight, outFeatures × inFeatures in PyTorch's layout, in one of the
+/// `WeightFormat`s.
+public struct WeightMatrix: Sendable {
+    enum Storage: Sendable {
+        case float32([Float])
+        case bfloat16([UInt16])
+        case int8(values: [Int8], scales: [Float])
+    }
+
+    public let rows: Int
+    public let columns: Int
+    let storage: Storage
+
+    /// Converts row-major float32 `values`. A matrix whose rows are not a whole number of
+    /// 32-weight blocks cannot take the 8-bit format and keeps 16 bits instead.
+    public init(_ values: [Float], rows: Int, columns: Int, format: WeightFormat) {
+        precondition(values.count == rows * columns, "a \(rows)×\(columns) matrix needs \(rows * columns) values")
+        self.rows = rows
+        self.columns = columns
+        switch format {
+        case .float32:
+            storage = .float32(values)
+        case .int8 where columns % Int(VLM_Q8_BLOCK) == 0:
+            var quantized = [Int8](repeating: 0, count: values.count)
+            var scales = [Float](repeating: 0, count: values.count / Int(VLM_Q8_BLOCK))
+            values.withUnsafeBufferPointer { source in
+                quantized.withUnsafeMutableBufferPointer { quantized in
+                    scales.withUnsafeMutableBufferPointer { scales in
+                        for row in 0..<rows {
+                            vlm_quantize_q8_row(source.baseAddress! + row * columns, quantized.baseAddress! + row * columns,
+                                                scales.baseAddress! + row * columns / Int(VLM_Q8_BLOCK), columns)
+                        }
+                    }
+                }
+            }
+            storage = .int8(values: quantized, scales: scales)
+        case .bfloat16, .int8:
+            storage = .bfloat16(values.map(Self.bfloat16))
+        }
+    }
+
+    public var format: WeightFormat {
+        switch storage {
+        case .float32: .float32
+        case .bfloat16: .bfloat16
+        case .int8: .int8
+        }
+    }
+
+    /// Memory the weights take.
+    public var byteCount: Int {
+        switch storage {
+        case .float32(let values): values.count * 4
+        case .bfloat16(let values): values.count * 2
+        case .int8(let values, let scales): values.count + scales.count * 4
+        }
+    }
+
+    /// Rows `range` as float32 (what the stored values stand for), row-major.
+    public func dequantized(rows range: Range<Int>) -> [Float] {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows)
+        switch storage {
+        case .float32(let values):
+            return Array(values[(range.lowerBound * columns)..<(range.upperBound * columns)])
+        case .bfloat16(let values):
+            return [Float](unsafeUninitializedCapacity: range.count * columns) { buffer, count in
+                vlm_dequantize_bf16(values, buffer.baseAddress!, range.lowerBound, range.upperBound, columns)
+                count = range.count * columns
+            }
+        case .int8(let values, let scales):
+            return [Float](unsafeUninitializedCapacity: range.count * columns) { buffer, count in
+                vlm_dequantize_q8(values, scales, buffer.baseAddress!, range.lowerBound, range.upperBound, columns)
+                count = range.count * columns
+            }
+        }
+    }
+
+    /// float32 → bfloat16 with round-to-nearest-even, as `torch.Tensor.to(torch.bfloat16)` does
+    /// (NaN kept a NaN).
+    static func bfloat16(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }
+        let rounding = 0x7FFF + ((bits >> 16) & 1)
+        return UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
+    }
+}
+
+extension Kernels {
+    /// `y = x · wᵀ (+ bias)` for any weight format. One row (decoding) streams the stored
+    /// weights through a vectorised dot product, split over the cores; several rows (prefill)
+    /// turn blocks of weights back into float32 and multiply them with OpenBLAS.
+    public static func linear(_ x: [Float], rows: Int, weight: WeightMatrix, bias: [Float]? = nil) -> [Float] {
+        let (inFeatures, outFeatures) = (weight.columns, weight.rows)
+        if case .float32(let values) = weight.storage {
+            return linear(x, rows: rows, weight: values, inFeatures: inFeatures, outFeatures: outFeatures, bias: bias)
+        }
+        precondition(x.count == rows * inFeatures && (bias?.count ?? outFeatures) == outFeatures)
+        var y = [Float](repeating: 0, count: rows * outFeatures)
+        if rows == 1 {
+            y.withUnsafeMutableBufferPointer { y in
+                let output = UncheckedSendable(y.baseAddress!)
+                let parts = outFeatures * inFeatures >= 1 << 18 ? min(ProcessInfo.processInfo.activeProcessorCount, max(1, outFeatures / 64)) : 1
+                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                    let begin = outFeatures * part / parts, end = outFeatures * (part + 1) / parts
+                    switch weight.storage {
+                    case .bfloat16(let values): vlm_gemv_bf16(values, x, output.value + begin, begin, end, inFeatures)
+                    case .int8(let values, let scales): vlm_gemv_q8(values, scales, x, output.value + begin, begin, end, inFeatures)
+                    case .float32: preconditionFailure("handled above")
+                    }
+                }
+            }
+        } else {
+            // Blocks of 256 output features: a 256 × inFeatures float32 scratch, reused.
+            let block = 256
+            for begin in stride(from: 0, to: outFeatures, by: block) {
+                let end = min(begin + block, outFeatures)
+                let weights = weight.dequantized(rows: begin..<end)
+                y.withUnsafeMutableBufferPointer { y in
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(end - begin), Int32(inFeatures), 1,
+                                x, Int32(inFeatures), weights, Int32(inFeatures), 0, y.baseAddress! + begin, Int32(outFeatures))
+                }
+            }
+        }
+        if let bias {
+            for row in 0..<rows {
+                for column in 0..<outFeatures { y[row * outFeatures + column] += bias[column] }
+            }
+        }
+        return y
+    }
+}
+
+/// A pointer handed to the parts of a `concurrentPerform`, each writing its own range.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,70 @@
+@testable import Tensors
+import Testing
+
+/// 16- and 8-bit weights: the stored values are what they claim, and the kernels compute with them.
+@Suite struct WeightMatrixTests {
+    /// Deterministic values spread over several magnitudes, some exactly zero.
+    func values(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<count).map { index in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let unit = Float(state >> 40) / Float(1 << 24) - 0.5
+            return index % 97 == 0 ? 0 : unit * (index % 3 == 0 ? 4 : 0.25)
+        }
+    }
+
+    /// x · wᵀ in double precision from the matrix's own float32 reading of its weights.
+    func reference(_ x: [Float], rows: Int, _ weight: WeightMatrix) -> [Float] {
+        let w = weight.dequantized(rows: 0..<weight.rows)
+        return (0..<rows).flatMap { r in
+            (0..<weight.rows).map { o in
+                Float((0..<weight.columns).reduce(0.0) { $0 + Double(x[r * weight.columns + $1]) * Double(w[o * weight.columns + $1]) })
+            }
+        }
+    }
+
+    @Test(arguments: [(70, 96), (33, 40), (512, 576)], WeightFormat.allCases)
+    func linearComputesWithTheStoredWeights(shape: (Int, Int), format: WeightFormat) {
+        let (outFeatures, inFeatures) = shape
+        let weight = WeightMatrix(values(outFeatures * inFeatures, seed: 1), rows: outFeatures, columns: inFeatures, format: format)
+        // 8 bits need whole 32-weight blocks; otherwise the matrix keeps 16 bits.
+        #expect(weight.format == (format == .int8 && inFeatures % 32 != 0 ? .bfloat16 : format))
+        let bias = values(outFeatures, seed: 3)
+        for rows in [1, 3] {
+            let x = values(rows * inFeatures, seed: 2)
+            let y = Kernels.linear(x, rows: rows, weight: weight, bias: bias)
+            let expected = reference(x, rows: rows, weight)
+            for index in y.indices {
+                let want = expected[index] + bias[index % outFeatures]
+                #expect(abs(y[index] - want) <= 1e-4 * max(1, abs(want)), "\(format) \(rows) rows, output \(index)")
+            }
+        }
+    }
+
+    @Test func bfloat16RoundsToNearestEven() {
+        #expect(WeightMatrix.bfloat16(1) == 0x3F80)
+        #expect(WeightMatrix.bfloat16(-2) == 0xC000)
+        // 1 + 2⁻⁸ is halfway between two bfloat16 values: ties go to the even one (1.0)…
+        #expect(WeightMatrix.bfloat16(Float(bitPattern: 0x3F80_8000)) == 0x3F80)
+        // …and 1 + 3·2⁻⁸ rounds up to the even 1 + 2⁻⁶.
+        #expect(WeightMatrix.bfloat16(Float(bitPattern: 0x3F81_8000)) == 0x3F82)
+        #expect(WeightMatrix.bfloat16(Float(bitPattern: 0x3F80_8001)) == 0x3F81)
+        #expect(WeightMatrix.bfloat16(.infinity) == 0x7F80)
+        #expect(Float(bitPattern: UInt32(WeightMatrix.bfloat16(.nan)) << 16).isNaN)
+        // Values that are already bfloat16 (a bfloat16 checkpoint) are kept exactly.
+        let exact = values(4096, seed: 5).map { Float(bitPattern: $0.bitPattern & 0xFFFF_0000) }
+        #expect(WeightMatrix(exact, rows: 64, columns: 64, format: .bfloat16).dequantized(rows: 0..<64) == exact)
+    }
+
+    @Test func eightBitErrorIsHalfAStepPerBlock() {
+        let original = values(64 * 96, seed: 7)
+        let weight = WeightMatrix(original, rows: 64, columns: 96, format: .int8)
+        let restored = weight.dequantized(rows: 0..<64)
+        for block in 0..<(original.count / 32) {
+            let range = (block * 32)..<((block + 1) * 32)
+            let step = original[range].map(abs).max()! / 127
+            for index in range { #expect(abs(restored[index] - original[index]) <= step / 2 * 1.0001 + 1e-12) }
+        }
+        #expect(weight.byteCount == 64 * 96 + 64 * 3 * 4)
+    }
+}
