@@ -1,0 +1,155 @@
+"""Shared pieces of train.py, export.py and evaluate.py: the tokenizer, processor and model
+configuration of the built-in model, and turning generated examples into model inputs."""
+import random
+from pathlib import Path
+
+import torch
+
+# SmolVLM-256M/500M-Instruct's chat template (chat_template.json on the Hub), as in
+# tools/fixtures/make_smolvlm_fixtures.py.
+CHAT_TEMPLATE = (
+    "<|im_start|>{% for message in messages %}{{message['role'] | capitalize}}{% if message['content'][0]['type'] == "
+    "'image' %}{{':'}}{% else %}{{': '}}{% endif %}{% for line in message['content'] %}{% if line['type'] == 'text' %}"
+    "{{line['text']}}{% elif line['type'] == 'image' %}{{ '<image>' }}{% endif %}{% endfor %}<end_of_utterance>\n"
+    "{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}")
+
+# SmolVLM's special tokens, in SmolVLM's relative order (there they follow a 49 152-token base vocabulary).
+SPECIAL_TOKENS = (["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<global-img>"]
+                  + [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)]
+                  + ["<fake_token_around_image>", "<image>", "<end_of_utterance>"])
+
+# Model shape (see README.md for why): one 256 px tile of 16 px patches (16 x 16 = 256 patches),
+# pixel shuffle x2 -> 64 image tokens per image.
+TILE = 256
+MODEL_SHAPES = {
+    "small": dict(vision=dict(hidden_size=192, intermediate_size=768, num_hidden_layers=6, num_attention_heads=3,
+                              patch_size=16),
+                  text=dict(hidden_size=256, intermediate_size=768, num_hidden_layers=4, num_attention_heads=4,
+                            num_key_value_heads=2),
+                  scale_factor=2),
+    "tiny": dict(vision=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
+                             patch_size=16),
+                 text=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
+                           num_key_value_heads=1),
+                 scale_factor=2),
+}
+
+
+def train_tokenizer(vocab_size, seed, count=12000):
+    """A byte-level BPE with SmolVLM's pre-tokenizer (digits split individually) and special tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+    from generate import corpus_texts
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL_TOKENS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+
+    def texts():
+        for i in range(200):  # the chat template's own text
+            yield "User:"
+            yield "\nAssistant:"
+        yield from corpus_texts(seed, count)
+
+    tok.train_from_iterator(texts(), trainer=trainer)
+    return tok
+
+
+def make_processor(tokenizer_object, shape="small"):
+    from transformers import Idefics3ImageProcessorPil, Idefics3Processor, PreTrainedTokenizerFast
+
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tokenizer_object, bos_token="<|im_start|>",
+                                        eos_token="<end_of_utterance>", pad_token="<|im_end|>", unk_token="<|endoftext|>",
+                                        model_max_length=2048)
+    image_processor = Idefics3ImageProcessorPil(size={"longest_edge": TILE}, max_image_size={"longest_edge": TILE},
+                                                do_image_splitting=False, resample=1)
+    return Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=image_seq_len(shape),
+                             chat_template=CHAT_TEMPLATE)
+
+
+def image_seq_len(shape="small"):
+    s = MODEL_SHAPES[shape]
+    return (TILE // s["vision"]["patch_size"]) ** 2 // s["scale_factor"] ** 2
+
+
+def make_config(tokenizer, shape="small"):
+    from transformers import Idefics3Config
+
+    s = MODEL_SHAPES[shape]
+    vocab = len(tokenizer)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+    text = dict(s["text"], vocab_size=vocab, max_position_embeddings=1024, rope_theta=10000.0, rms_norm_eps=1e-5,
+                model_type="llama", architectures=["LlamaForCausalLM"], bos_token_id=ids["<|im_start|>"],
+                eos_token_id=ids["<end_of_utterance>"], pad_token_id=ids["<|im_end|>"], tie_word_embeddings=True)
+    vision = dict(s["vision"], image_size=TILE)
+    return Idefics3Config(vision_config=vision, text_config=text, scale_factor=s["scale_factor"],
+                          image_token_id=ids["<image>"], tie_word_embeddings=True, pad_token_id=ids["<|im_end|>"])
+
+
+def load_processor(folder):
+    """The processor with the Pillow image backend (transformers 5 defaults to torchvision)."""
+    from transformers import Idefics3ImageProcessorPil, Idefics3Processor
+
+    pil = Idefics3ImageProcessorPil.from_pretrained(folder)
+    return Idefics3Processor.from_pretrained(folder, image_processor=pil)
+
+
+def prompt_text(processor, question):
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": question}]}]
+    return processor.apply_chat_template(messages, add_generation_prompt=True)
+
+
+def encode_examples(processor, examples, with_answers=True):
+    """input_ids (right-padded), attention_mask, labels (-100 except on the answer and its
+    <end_of_utterance>) and pixel_values [B, 1, 3, 256, 256]."""
+    tokenizer = processor.tokenizer
+    eou = tokenizer.convert_tokens_to_ids("<end_of_utterance>")
+    pad = tokenizer.pad_token_id
+    prompts = [prompt_text(processor, ex["question"]) for ex in examples]
+    enc = processor(text=prompts, images=[[ex["image"]] for ex in examples], return_tensors=None)
+    pixel_values = torch.as_tensor(enc["pixel_values"]).float()
+    rows, labels = [], []
+    for ids, ex in zip(enc["input_ids"], examples):
+        ids = list(ids)
+        if with_answers:
+            answer = tokenizer(" " + ex["answer"], add_special_tokens=False)["input_ids"] + [eou]
+            labels.append([-100] * len(ids) + answer)
+            ids = ids + answer
+        rows.append(ids)
+    width = max(len(r) for r in rows)
+    input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    attention = torch.zeros((len(rows), width), dtype=torch.long)
+    label_t = torch.full((len(rows), width), -100, dtype=torch.long)
+    for i, r in enumerate(rows):
+        input_ids[i, :len(r)] = torch.tensor(r)
+        attention[i, :len(r)] = 1
+        if with_answers:
+            label_t[i, :len(r)] = torch.tensor(labels[i])
+    return dict(input_ids=input_ids, attention_mask=attention, labels=label_t, pixel_values=pixel_values)
+
+
+def normalise_answer(text):
+    text = text.strip()
+    if "\n" in text or text.startswith("<"):
+        return text
+    return text.rstrip(".").strip().lower()
+
+
+def set_threads(n=1):
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+
+
+def seeded(seed):
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+HERE = Path(__file__).resolve().parent

@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""Train the built-in SmolVLM-format model from scratch on generated charts, UI sketches and scenes.
+
+    OMP_NUM_THREADS=1 nohup nice -n 19 ../venv/bin/python tools/train/train.py --run /work/train-runs/builtin-v1 \
+        > /work/train-runs/builtin-v1.out 2>&1 &
+    # later sessions: the same command with --resume
+
+The run folder holds processor/ (tokenizer, processor and model configs, written once), checkpoint.pt (the
+latest weights, optimizer and step, replaced every --checkpoint-minutes and on SIGTERM/SIGINT), snapshots
+weights-stepN.pt every --snapshot-every steps, and log.jsonl (training losses per task, quick held-out
+accuracies). Every batch is a pure function of (--seed, step), so a resumed run sees the same data it
+would have seen without the interruption. See README.md in this folder.
+"""
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (encode_examples, load_processor, make_config, make_processor, normalise_answer, prompt_text,  # noqa: E402
+                    set_threads, train_tokenizer)
+from generate import TASKS, example  # noqa: E402
+
+# Curriculum: probabilities of generator levels 0 (easy), 1, 2 (target distribution) by step,
+# interpolated linearly between these points.
+CURRICULUM = [(0, (0.6, 0.3, 0.1)), (1000, (0.6, 0.3, 0.1)), (3000, (0.2, 0.3, 0.5)), (6000, (0.1, 0.2, 0.7))]
+HELD_OUT_SEED_OFFSET = 1_000_003  # quick held-out examples; evaluate.py uses yet another seed
+
+
+def level_weights(step):
+    for (s0, w0), (s1, w1) in zip(CURRICULUM, CURRICULUM[1:]):
+        if step < s1:
+            t = (step - s0) / (s1 - s0)
+            return [a + (b - a) * t for a, b in zip(w0, w1)]
+    return list(CURRICULUM[-1][1])
+
+
+class Batches(torch.utils.data.Dataset):
+    """Batch number `step` of the run: generated, preprocessed by the saved processor and tokenized."""
+
+    def __init__(self, processor_dir, seed, batch):
+        self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
+        self.processor = None
+
+    def __len__(self):
+        return 1 << 40
+
+    def __getitem__(self, step):
+        import random
+        if self.processor is None:
+            set_threads(1)
+            self.processor = load_processor(self.processor_dir)
+        rng = random.Random(f"levels:{self.seed}:{step}")
+        weights = level_weights(step)
+        examples = [example(self.seed, step * self.batch + i, rng.choices([0, 1, 2], weights)[0])
+                    for i in range(self.batch)]
+        enc = encode_examples(self.processor, examples)
+        enc["tasks"] = [ex["task"] for ex in examples]
+        return enc
+
+
+class StepSampler(torch.utils.data.Sampler):
+    def __init__(self, start):
+        self.start = start
+
+    def __iter__(self):
+        step = self.start
+        while True:
+            yield step
+            step += 1
+
+
+def worker_init(_):
+    set_threads(1)
+    # A SIGTERM to the whole process group (the end of a session) must not kill the data worker
+    # before the training process has saved its checkpoint.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def lr_at(step, args):
+    if step < args.warmup:
+        return args.lr * (step + 1) / args.warmup
+    t = min(1.0, (step - args.warmup) / max(1, args.total_steps - args.warmup))
+    return args.lr * (args.min_lr_frac + (1 - args.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def batch_loss(model, batch):
+    """Weighted mean of the answer-token losses (each example weighs 1/sqrt(its answer length), so long
+    HTML answers count for more than one-word answers but do not drown them) and per-example means."""
+    out = model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                      pixel_values=batch["pixel_values"])
+    hidden = out.last_hidden_state[:, :-1]
+    targets = batch["labels"][:, 1:]
+    mask = targets != -100
+    logits = model.lm_head(hidden[mask])
+    token_loss = F.cross_entropy(logits.float(), targets[mask], reduction="none")
+    rows = mask.nonzero()[:, 0]
+    counts = mask.sum(1).clamp(min=1).float()
+    per_example = torch.zeros(mask.shape[0]).index_add_(0, rows, token_loss.detach()) / counts
+    weights = (1 / counts.sqrt())[rows]
+    return (token_loss * weights).sum() / weights.sum(), per_example
+
+
+def held_out(seed, per_task):
+    return [example(seed + HELD_OUT_SEED_OFFSET, i, 2, task) for task in TASKS for i in range(per_task)]
+
+
+@torch.no_grad()
+def greedy_answer(model, processor, image, question, max_new_tokens):
+    enc = processor(text=[prompt_text(processor, question)], images=[[image]], return_tensors="pt")
+    eou = processor.tokenizer.convert_tokens_to_ids("<end_of_utterance>")
+    out = model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                         pixel_values=enc["pixel_values"], do_sample=False, max_new_tokens=max_new_tokens,
+                         eos_token_id=eou, pad_token_id=processor.tokenizer.pad_token_id)
+    return processor.tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+def quick_eval(model, processor, examples):
+    model.eval()
+    by_type, by_task = {}, {}
+    samples = []
+    for ex in examples:
+        answer = greedy_answer(model, processor, ex["image"], ex["question"], 220 if ex["qtype"] == "ui_html" else 24)
+        ok = normalise_answer(answer) == normalise_answer(ex["answer"])
+        by_type.setdefault(ex["qtype"], []).append(ok)
+        by_task.setdefault(ex["task"], []).append(ok)
+        if len(samples) < 6 or (ex["qtype"] == "ui_html" and not any(s["qtype"] == "ui_html" for s in samples)):
+            samples.append(dict(qtype=ex["qtype"], q=ex["question"], want=ex["answer"], got=answer))
+    model.train()
+    mean = lambda v: round(sum(v) / len(v), 3)
+    return ({k: mean(v) for k, v in sorted(by_task.items())},
+            {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_type.items())}, samples)
+
+
+def save_checkpoint(path, model, optimizer, step, args):
+    tmp = path.with_suffix(".tmp")
+    torch.save(dict(model=model.state_dict(), optimizer=optimizer.state_dict(), step=step, args=vars(args)), tmp)
+    os.replace(tmp, path)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", type=Path, required=True, help="run folder (outside the repository)")
+    parser.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
+    parser.add_argument("--seed", type=int, default=20240901)
+    parser.add_argument("--shape", default="small", choices=["small", "tiny"])
+    parser.add_argument("--vocab", type=int, default=1024)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--min-lr-frac", type=float, default=0.1)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--total-steps", type=int, default=20000, help="length of the cosine schedule")
+    parser.add_argument("--weight-decay", type=float, default=0.05)
+    parser.add_argument("--max-steps", type=int, help="stop after this step")
+    parser.add_argument("--max-minutes", type=float, help="stop after this many minutes (this invocation)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=10)
+    parser.add_argument("--snapshot-every", type=int, default=1000)
+    parser.add_argument("--log-every", type=int, default=10)
+    parser.add_argument("--eval-every", type=int, default=250)
+    parser.add_argument("--eval-per-task", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="data-generation processes (0: in the training process)")
+    args = parser.parse_args()
+    set_threads(args.threads)
+    torch.manual_seed(args.seed)
+    from transformers import Idefics3ForConditionalGeneration
+
+    args.run.mkdir(parents=True, exist_ok=True)
+    processor_dir = args.run / "processor"
+    checkpoint = args.run / "checkpoint.pt"
+    if args.resume:
+        if not checkpoint.exists():
+            sys.exit(f"--resume: no {checkpoint}")
+        processor = load_processor(processor_dir)
+    else:
+        if checkpoint.exists():
+            sys.exit(f"{checkpoint} exists: pass --resume, or choose a new --run")
+        tokenizer = train_tokenizer(args.vocab, args.seed)
+        processor = make_processor(tokenizer, args.shape)
+        processor.save_pretrained(processor_dir)
+        make_config(processor.tokenizer, args.shape).save_pretrained(processor_dir)
+        processor = load_processor(processor_dir)
+    from transformers import Idefics3Config
+    config = Idefics3Config.from_pretrained(processor_dir)
+    model = Idefics3ForConditionalGeneration(config)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n)]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
+    step = 0
+    if args.resume:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        for key in ("seed", "batch", "shape", "vocab"):  # the data stream and the model are the run's
+            setattr(args, key, state["args"][key])
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = state["step"]
+    model.train()
+    params = sum(p.numel() for p in model.parameters())
+    log_file = open(args.run / "log.jsonl", "a")
+
+    def log(record):
+        record = dict(time=time.strftime("%Y-%m-%d %H:%M:%S"), **record)
+        log_file.write(json.dumps(record) + "\n")
+        log_file.flush()
+        print(json.dumps(record), flush=True)
+
+    log(dict(event="start", step=step, params=params, args={k: str(v) for k, v in vars(args).items()},
+             torch=torch.__version__, threads=torch.get_num_threads()))
+
+    stop = {"flag": False}
+
+    def on_signal(signum, frame):
+        stop["flag"] = True
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    data = Batches(processor_dir, args.seed, args.batch)
+    loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
+                                         prefetch_factor=4 if args.workers else None,
+                                         worker_init_fn=worker_init)
+    evaluation = held_out(args.seed, args.eval_per_task)
+    started = time.time()
+    state = {"step": step}
+    try:
+        train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint, state, stop, started, log)
+    except Exception as error:  # a dead data worker, say: keep the steps done so far
+        log(dict(step=state["step"], event="error", error=repr(error)))
+    save_checkpoint(checkpoint, model, optimizer, state["step"], args)
+    log(dict(step=state["step"], event="stop", checkpoint=str(checkpoint), minutes=round((time.time() - started) / 60, 1)))
+    os._exit(0)  # do not wait for the data worker's prefetched batches
+
+
+def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint, state, stop, started, log):
+    last_checkpoint = time.time()
+    window = {"loss": [], "task": {}, "time": time.time(), "steps": 0}
+    for batch in loader:
+        step = state["step"]
+        if stop["flag"] or (args.max_steps is not None and step >= args.max_steps) or \
+                (args.max_minutes is not None and time.time() - started > args.max_minutes * 60):
+            return
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, args)
+        loss, per_example = batch_loss(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        state["step"] = step
+        window["loss"].append(loss.item())
+        window["steps"] += 1
+        for task, value in zip(batch["tasks"], per_example.tolist()):
+            window["task"].setdefault(task, []).append(value)
+        if step % args.log_every == 0:
+            elapsed = time.time() - window["time"]
+            log(dict(step=step, loss=round(sum(window["loss"]) / len(window["loss"]), 4),
+                     task_loss={k: round(sum(v) / len(v), 4) for k, v in sorted(window["task"].items())},
+                     lr=round(lr_at(step, args), 6), grad_norm=round(float(grad_norm), 3),
+                     levels=[round(w, 2) for w in level_weights(step)], sec_per_step=round(elapsed / window["steps"], 2)))
+            window = {"loss": [], "task": {}, "time": time.time(), "steps": 0}
+        if step % args.eval_every == 0:
+            t = time.time()
+            by_task, by_type, samples = quick_eval(model, processor, evaluation)
+            log(dict(step=step, event="eval", accuracy=by_task, by_type=by_type, samples=samples,
+                     seconds=round(time.time() - t, 1)))
+        if step % args.snapshot_every == 0:
+            torch.save(model.state_dict(), args.run / f"weights-step{step}.pt")
+        if time.time() - last_checkpoint > args.checkpoint_minutes * 60:
+            save_checkpoint(checkpoint, model, optimizer, step, args)
+            last_checkpoint = time.time()
+            log(dict(step=step, event="checkpoint"))
+
+
+if __name__ == "__main__":
+    main()
