@@ -104,7 +104,8 @@ public struct WeightMatrix: Sendable {
 
 extension Kernels {
     /// `y = x · wᵀ (+ bias)` for any weight format. One row (decoding) streams the stored
-    /// weights through a vectorised dot product, split over the cores; several rows (prefill)
+    /// weights through a vectorised dot product, split over the cores by a spinning thread team
+    /// (`vlm_parallel_gemv_*`); several rows (prefill)
     /// turn blocks of weights back into float32 and multiply them with OpenBLAS.
     public static func linear(_ x: [Float], rows: Int, weight: WeightMatrix, bias: [Float]? = nil) -> [Float] {
         let (inFeatures, outFeatures) = (weight.columns, weight.rows)
@@ -115,15 +116,10 @@ extension Kernels {
         var y = [Float](repeating: 0, count: rows * outFeatures)
         if rows == 1 {
             y.withUnsafeMutableBufferPointer { y in
-                let output = UncheckedSendable(y.baseAddress!)
-                let parts = outFeatures * inFeatures >= 1 << 18 ? min(ProcessInfo.processInfo.activeProcessorCount, max(1, outFeatures / 64)) : 1
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    let begin = outFeatures * part / parts, end = outFeatures * (part + 1) / parts
-                    switch weight.storage {
-                    case .bfloat16(let values): vlm_gemv_bf16(values, x, output.value + begin, begin, end, inFeatures)
-                    case .int8(let values, let scales): vlm_gemv_q8(values, scales, x, output.value + begin, begin, end, inFeatures)
-                    case .float32: preconditionFailure("handled above")
-                    }
+                switch weight.storage {
+                case .bfloat16(let values): vlm_parallel_gemv_bf16(values, x, y.baseAddress!, outFeatures, inFeatures)
+                case .int8(let values, let scales): vlm_parallel_gemv_q8(values, scales, x, y.baseAddress!, outFeatures, inFeatures)
+                case .float32: preconditionFailure("handled above")
                 }
             }
         } else {
@@ -147,8 +143,16 @@ extension Kernels {
     }
 }
 
-/// A pointer handed to the parts of a `concurrentPerform`, each writing its own range.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+extension Kernels {
+    /// Runs `body` with OpenBLAS limited to the calling thread. While a token is decoded with
+    /// 16- or 8-bit weights our own matrix-vector kernels use every core; OpenBLAS's workers,
+    /// left free to spin after each small attention call, would take a core from them.
+    /// (A process-wide setting: concurrent generations share it.)
+    public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
+        let threads = openblas_get_num_threads()
+        guard threads > 1 else { return try body() }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(threads) }
+        return try body()
+    }
 }

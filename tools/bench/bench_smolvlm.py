@@ -6,10 +6,12 @@ pixel shuffle 4, 30-layer Llama decoder, vocab 49 280) is written to a temporary
 tools/fixtures/make_smolvlm_fixtures.py --benchmark. Both sides answer "What is in this chart?"
 about Assets/chart.png (640×480 → 12 tiles + a global view = 13 frames of 512×512), greedy,
 32 new tokens, float32, 2 threads. Reported: vision encoder time per frame, prefill tokens/s,
-decode tokens/s, peak resident memory of the whole process. Run from the repository root after
-`swift build -c release`, on an otherwise idle machine:
+decode tokens/s, peak resident memory of the whole process. With --weights f32,bf16,q8, vqa
+also runs with its language model held in each of those formats, and the greedy tokens of each
+are compared with float32's. Run from the repository root after `swift build -c release`, on an
+otherwise idle machine:
 
-    ../venv/bin/python tools/bench/bench_smolvlm.py
+    ../venv/bin/python tools/bench/bench_smolvlm.py [--weights f32,bf16,q8]
 """
 import argparse
 import re
@@ -64,7 +66,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--vqa", type=Path, default=ROOT / ".build" / "release" / "vqa")
+    parser.add_argument("--weights", default="f32", help="comma-separated vqa weight formats to run (f32, bf16, q8)")
     args = parser.parse_args()
+    formats = args.weights.split(",")
     if not args.vqa.exists():
         sys.exit(f"{args.vqa} not found: run `swift build -c release` first")
     import json
@@ -75,15 +79,19 @@ def main():
         torch_run = subprocess.run([sys.executable, "-c", TORCH_SIDE, str(folder), str(IMAGE), QUESTION, str(args.steps)],
                                    check=True, capture_output=True, text=True)
         t = json.loads(torch_run.stdout.strip().splitlines()[-1])
-        swift_run = subprocess.run(["/usr/bin/time", "-f", "peak_kb %M", str(args.vqa), "--model", str(folder), "--verbose",
-                                    "--ignore-eos", "--max-tokens", str(args.steps + 1), str(IMAGE), QUESTION],
-                                   check=True, capture_output=True, text=True)
-        line = swift_run.stderr
-        m = re.search(r"decode\+preprocess ([\d.]+) s; vision ([\d.]+) s \((\d+) frames.*prefill (\d+) tokens ([\d.]+) s.*at ([\d.]+) tok/s", line)
-        peak = int(re.search(r"peak_kb (\d+)", line)[1]) / 1024
-        s = {"preprocess": float(m[1]), "vision": float(m[2]), "frames": int(m[3]), "prompt_tokens": int(m[4]),
-             "prefill": float(m[5]), "decode_rate": float(m[6])}
-        print(f"{t['frames']} frames, {t['prompt_tokens']}-token prompt, {args.steps} decode steps, float32, 2 threads\n")
+        runs = {}
+        for weights in formats:
+            swift_run = subprocess.run(["/usr/bin/time", "-f", "peak_kb %M", str(args.vqa), "--model", str(folder), "--verbose",
+                                        "--weights", weights, "--json", "--ignore-eos", "--max-tokens", str(args.steps + 1),
+                                        str(IMAGE), QUESTION], check=True, capture_output=True, text=True)
+            line = swift_run.stderr
+            m = re.search(r"decode\+preprocess ([\d.]+) s; vision ([\d.]+) s \((\d+) frames.*prefill (\d+) tokens ([\d.]+) s.*at ([\d.]+) tok/s", line)
+            runs[weights] = {"preprocess": float(m[1]), "vision": float(m[2]), "frames": int(m[3]), "prompt_tokens": int(m[4]),
+                             "prefill": float(m[5]), "decode_rate": float(m[6]), "peak": int(re.search(r"peak_kb (\d+)", line)[1]) / 1024,
+                             "tokens": [token["id"] for token in json.loads(swift_run.stdout)["tokens"]]}
+        s, peak = runs[formats[0]], runs[formats[0]]["peak"]
+        print(f"{t['frames']} frames, {t['prompt_tokens']}-token prompt, {args.steps} decode steps, 2 threads; "
+              f"PyTorch float32, vqa {formats[0]}\n")
         print("| figure | PyTorch + transformers | vqa | ratio |")
         print("|---|---|---|---|")
         print(f"| decode + preprocess | {t['preprocess']:.2f} s | {s['preprocess']:.2f} s | {t['preprocess'] / s['preprocess']:.2f}× |")
@@ -93,6 +101,14 @@ def main():
               f"{t['prefill'] / s['prefill']:.2f}× |")
         print(f"| decode | {t['decode_rate']:.1f} tok/s | {s['decode_rate']:.1f} tok/s | {s['decode_rate'] / t['decode_rate']:.2f}× |")
         print(f"| peak memory (whole process) | {t['peak_mb']:.0f} MB | {peak:.0f} MB | {t['peak_mb'] / peak:.2f}× less |")
+        if len(formats) > 1:
+            base = runs[formats[0]]["tokens"]
+            print(f"\n| vqa weights | prefill | decode | vs PyTorch decode | peak memory | greedy tokens equal to {formats[0]}'s |")
+            print("|---|---|---|---|---|---|")
+            for weights, run in runs.items():
+                same = next((i for i, (a, b) in enumerate(zip(run["tokens"], base)) if a != b), len(base))
+                print(f"| {weights} | {run['prompt_tokens'] / run['prefill']:.0f} tok/s | {run['decode_rate']:.1f} tok/s | "
+                      f"{run['decode_rate'] / t['decode_rate']:.2f}× | {run['peak']:.0f} MB | first {same} of {len(base)} |")
 
 
 if __name__ == "__main__":

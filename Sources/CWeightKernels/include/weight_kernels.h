@@ -27,4 +27,10 @@ void vlm_quantize_q8_row(const float *row, int8_t *values, float *scales, size_t
 /// Whether the AVX2+FMA paths are in use (decided once, from the CPU at run time).
 int vlm_weight_kernels_use_avx2(void);
 
+/// The matrix-vector products above over all rows, split across a small pool of worker threads
+/// (one per extra core, created on first use) that spin briefly between calls and then sleep:
+/// decoding calls these hundreds of times per token, too often to wake sleeping threads each time.
+void vlm_parallel_gemv_q8(const int8_t *values, const float *scales, const float *x, float *y, size_t rows, size_t cols);
+void vlm_parallel_gemv_bf16(const uint16_t *values, const float *x, float *y, size_t rows, size_t cols);
+
 #endif
