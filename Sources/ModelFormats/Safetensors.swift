@@ -63,6 +63,16 @@ final class MappedFile: @unchecked Sendable {  // immutable after init
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), size) }
     }
+
+    /// Drops the resident pages lying wholly inside `range` (they are read again from the file
+    /// if touched later, so this changes memory use, never contents).
+    func release(_ range: Range<Int>) {
+        guard let base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (range.lowerBound + page - 1) / page * page, last = range.upperBound / page * page
+        guard last > first else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + first), last - first, Int32(MADV_DONTNEED))
+    }
 }
 
 /// One tensor of a safetensors file: its type, shape and bytes (inside the memory map).
@@ -79,11 +89,14 @@ public struct TensorEntry: Sendable {
     /// The path of the file holding it.
     public var fileName: String { file.path }
 
-    /// The values widened to Float32 (floating-point types only).
+    /// The values widened to Float32 (floating-point types only). The file's pages that hold
+    /// only this tensor are handed back to the kernel afterwards: the copy is what the model
+    /// keeps, and a checkpoint's mapped pages would otherwise double the memory a load takes.
     public func floats() throws(WeightsError) -> [Float] {
         let count = elementCount
         guard let base = file.base else { return [] }
         let start = base + range.lowerBound
+        defer { file.release(range) }
         switch dtype {
         case .f32:
             return [Float](unsafeUninitializedCapacity: count) { out, initialised in
