@@ -368,10 +368,23 @@ public final class Idefics3Model: CausalLanguageModel {
             throw ConfigError(file: "preprocessor_config.json",
                               reason: "frames are \(pixelValues.shape.dropFirst().map(String.init).joined(separator: "×")) but the vision tower takes 3×\(size)×\(size); max_image_size must equal vision_config.image_size")
         }
-        return pixelValues.scalars.withUnsafeBufferPointer { frames in
-            connector(vision.encode(frames: frames), side: config.vision.patchesPerSide)
+        // A few frames per pass: the matrix products stay large (4 × 1024 patch rows for
+        // SigLIP-B/16 at 512 px) while the activations of a 17-frame image are not all alive at once.
+        let frameSize = 3 * size * size
+        let frames = pixelValues.shape[0]
+        var features: [Float] = []
+        for first in stride(from: 0, to: frames, by: Self.framesPerVisionPass) {
+            let last = min(first + Self.framesPerVisionPass, frames)
+            features += pixelValues.scalars.withUnsafeBufferPointer { all in
+                connector(vision.encode(frames: UnsafeBufferPointer(rebasing: all[(first * frameSize)..<(last * frameSize)])),
+                          side: config.vision.patchesPerSide)
+            }
         }
+        return features
     }
+
+    /// Frames encoded together by `imageFeatures`.
+    static let framesPerVisionPass = 4
 
     /// Runs the prompt with the rows of `<image>` tokens replaced, in order, by `imageFeatures`;
     /// returns the logits after the last token. When `cache` already holds `tokens[0..<start]`
