@@ -337,13 +337,17 @@ public final class Idefics3Model: CausalLanguageModel {
 
     /// Loads config.json and the weights of a model folder (Idefics3 and SmolVLM layouts alike:
     /// `model.vision_model.*`, `model.connector.*`, `model.text_model.*`, `lm_head.weight`).
-    /// `weightFormat` is how the language model's matrices are held (the vision tower stays float32).
+    /// `weightFormat` is how the language model's matrices are held; the vision tower's are
+    /// float32 with float32 and bfloat16 otherwise.
     public init(folder: URL, weightFormat: WeightFormat = .float32) throws {
         let directory = try ModelDirectory(folder)
         config = try Idefics3Config.load(from: directory)
         let checkpoint = try SafetensorsCheckpoint(folder: folder)
         var used: Set<String> = []
-        vision = try SigLIPVisionEncoder(config: config.vision, checkpoint: checkpoint, prefix: "model.vision_model.", used: &used)
+        // The vision tower's products all run as large matrix products, where 8-bit weights
+        // would only cost precision: it is held in bfloat16 whenever the language model is not float32.
+        vision = try SigLIPVisionEncoder(config: config.vision, checkpoint: checkpoint, prefix: "model.vision_model.",
+                                         weightFormat: weightFormat == .float32 ? .float32 : .bfloat16, used: &used)
         connector = try PixelShuffleConnector(scaleFactor: config.scaleFactor, visionHidden: config.vision.hiddenSize,
                                               textHidden: config.text.hiddenSize, checkpoint: checkpoint,
                                               name: "model.connector.modality_projection.proj.weight", used: &used)

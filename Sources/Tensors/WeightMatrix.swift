@@ -115,6 +115,7 @@ extension Kernels {
         precondition(x.count == rows * inFeatures && (bias?.count ?? outFeatures) == outFeatures)
         var y = [Float](repeating: 0, count: rows * outFeatures)
         if rows == 1 {
+            defer { if let bias { for column in 0..<outFeatures { y[column] += bias[column] } } }
             y.withUnsafeMutableBufferPointer { y in
                 switch weight.storage {
                 case .bfloat16(let values): vlm_parallel_gemv_bf16(values, x, y.baseAddress!, outFeatures, inFeatures)
@@ -123,20 +124,23 @@ extension Kernels {
                 }
             }
         } else {
-            // Blocks of 256 output features: a 256 × inFeatures float32 scratch, reused.
-            let block = 256
+            // The bias is copied into every row first and the products added onto it.
+            if let bias {
+                y.withUnsafeMutableBufferPointer { y in
+                    for row in 0..<rows { _ = memcpy(y.baseAddress! + row * outFeatures, bias, outFeatures * 4) }
+                }
+            }
+            // Blocks of 1024 output features turned back into float32: large enough that
+            // OpenBLAS runs at full speed on them, small enough to stay a few MB.
+            let block = 1024
             for begin in stride(from: 0, to: outFeatures, by: block) {
                 let end = min(begin + block, outFeatures)
                 let weights = weight.dequantized(rows: begin..<end)
                 y.withUnsafeMutableBufferPointer { y in
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(end - begin), Int32(inFeatures), 1,
-                                x, Int32(inFeatures), weights, Int32(inFeatures), 0, y.baseAddress! + begin, Int32(outFeatures))
+                                x, Int32(inFeatures), weights, Int32(inFeatures), bias == nil ? 0 : 1, y.baseAddress! + begin,
+                                Int32(outFeatures))
                 }
-            }
-        }
-        if let bias {
-            for row in 0..<rows {
-                for column in 0..<outFeatures { y[row * outFeatures + column] += bias[column] }
             }
         }
         return y

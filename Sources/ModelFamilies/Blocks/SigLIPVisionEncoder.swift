@@ -52,9 +52,10 @@ public struct VisionConfig: Decodable, Sendable, Equatable {
 public final class SigLIPVisionEncoder: Sendable {
     struct Layer: Sendable {
         let norm1Weight, norm1Bias: [Float]
-        let query, queryBias, key, keyBias, value, valueBias, output, outputBias: [Float]
+        let query: WeightMatrix, queryBias: [Float], key: WeightMatrix, keyBias: [Float]
+        let value: WeightMatrix, valueBias: [Float], output: WeightMatrix, outputBias: [Float]
         let norm2Weight, norm2Bias: [Float]
-        let fc1, fc1Bias, fc2, fc2Bias: [Float]
+        let fc1: WeightMatrix, fc1Bias: [Float], fc2: WeightMatrix, fc2Bias: [Float]
     }
 
     public let config: VisionConfig
@@ -64,9 +65,15 @@ public final class SigLIPVisionEncoder: Sendable {
     let layers: [Layer]
     let postNormWeight, postNormBias: [Float]
 
-    init(config: VisionConfig, checkpoint: SafetensorsCheckpoint, prefix: String, used: inout Set<String>) throws(WeightsError) {
+    /// `weightFormat` is how the layers' matrices are held (float32 or bfloat16; the patch
+    /// embedding stays float32).
+    init(config: VisionConfig, checkpoint: SafetensorsCheckpoint, prefix: String, weightFormat: WeightFormat = .float32,
+         used: inout Set<String>) throws(WeightsError) {
         self.config = config
         var loader = WeightLoader(checkpoint: checkpoint)
+        func matrix(_ name: String, _ rows: Int, _ columns: Int) throws(WeightsError) -> WeightMatrix {
+            WeightMatrix(try loader.load(name, shape: [rows, columns]), rows: rows, columns: columns, format: weightFormat)
+        }
         let (d, p, ffn) = (config.hiddenSize, config.patchSize, config.intermediateSize)
         let patches = config.patchesPerSide * config.patchesPerSide
         patchWeight = try loader.load(prefix + "embeddings.patch_embedding.weight", shape: [d, 3, p, p])
@@ -78,19 +85,19 @@ public final class SigLIPVisionEncoder: Sendable {
             layers.append(Layer(
                 norm1Weight: try loader.load(l + "layer_norm1.weight", shape: [d]),
                 norm1Bias: try loader.load(l + "layer_norm1.bias", shape: [d]),
-                query: try loader.load(l + "self_attn.q_proj.weight", shape: [d, d]),
+                query: try matrix(l + "self_attn.q_proj.weight", d, d),
                 queryBias: try loader.load(l + "self_attn.q_proj.bias", shape: [d]),
-                key: try loader.load(l + "self_attn.k_proj.weight", shape: [d, d]),
+                key: try matrix(l + "self_attn.k_proj.weight", d, d),
                 keyBias: try loader.load(l + "self_attn.k_proj.bias", shape: [d]),
-                value: try loader.load(l + "self_attn.v_proj.weight", shape: [d, d]),
+                value: try matrix(l + "self_attn.v_proj.weight", d, d),
                 valueBias: try loader.load(l + "self_attn.v_proj.bias", shape: [d]),
-                output: try loader.load(l + "self_attn.out_proj.weight", shape: [d, d]),
+                output: try matrix(l + "self_attn.out_proj.weight", d, d),
                 outputBias: try loader.load(l + "self_attn.out_proj.bias", shape: [d]),
                 norm2Weight: try loader.load(l + "layer_norm2.weight", shape: [d]),
                 norm2Bias: try loader.load(l + "layer_norm2.bias", shape: [d]),
-                fc1: try loader.load(l + "mlp.fc1.weight", shape: [ffn, d]),
+                fc1: try matrix(l + "mlp.fc1.weight", ffn, d),
                 fc1Bias: try loader.load(l + "mlp.fc1.bias", shape: [ffn]),
-                fc2: try loader.load(l + "mlp.fc2.weight", shape: [d, ffn]),
+                fc2: try matrix(l + "mlp.fc2.weight", d, ffn),
                 fc2Bias: try loader.load(l + "mlp.fc2.bias", shape: [d])))
         }
         self.layers = layers
@@ -140,9 +147,9 @@ public final class SigLIPVisionEncoder: Sendable {
         let heads = config.numAttentionHeads
         for layer in layers {
             let normed = Kernels.layerNorm(x, width: d, weight: layer.norm1Weight, bias: layer.norm1Bias, epsilon: config.layerNormEps)
-            let q = Kernels.linear(normed, rows: rows, weight: layer.query, inFeatures: d, outFeatures: d, bias: layer.queryBias)
-            let k = Kernels.linear(normed, rows: rows, weight: layer.key, inFeatures: d, outFeatures: d, bias: layer.keyBias)
-            let v = Kernels.linear(normed, rows: rows, weight: layer.value, inFeatures: d, outFeatures: d, bias: layer.valueBias)
+            let q = Kernels.linear(normed, rows: rows, weight: layer.query, bias: layer.queryBias)
+            let k = Kernels.linear(normed, rows: rows, weight: layer.key, bias: layer.keyBias)
+            let v = Kernels.linear(normed, rows: rows, weight: layer.value, bias: layer.valueBias)
             var attended = [Float]()
             attended.reserveCapacity(rows * d)
             k.withUnsafeBufferPointer { k in
@@ -155,13 +162,11 @@ public final class SigLIPVisionEncoder: Sendable {
                     }
                 }
             }
-            Kernels.add(&x, Kernels.linear(attended, rows: rows, weight: layer.output, inFeatures: d, outFeatures: d, bias: layer.outputBias))
+            Kernels.add(&x, Kernels.linear(attended, rows: rows, weight: layer.output, bias: layer.outputBias))
             let mlpInput = Kernels.layerNorm(x, width: d, weight: layer.norm2Weight, bias: layer.norm2Bias, epsilon: config.layerNormEps)
-            let hidden = Kernels.gelu(Kernels.linear(mlpInput, rows: rows, weight: layer.fc1, inFeatures: d,
-                                                     outFeatures: config.intermediateSize, bias: layer.fc1Bias),
+            let hidden = Kernels.gelu(Kernels.linear(mlpInput, rows: rows, weight: layer.fc1, bias: layer.fc1Bias),
                                       approximateTanh: config.approximateGELU)
-            Kernels.add(&x, Kernels.linear(hidden, rows: rows, weight: layer.fc2, inFeatures: config.intermediateSize,
-                                           outFeatures: d, bias: layer.fc2Bias))
+            Kernels.add(&x, Kernels.linear(hidden, rows: rows, weight: layer.fc2, bias: layer.fc2Bias))
         }
         return Kernels.layerNorm(x, width: d, weight: postNormWeight, bias: postNormBias, epsilon: config.layerNormEps)
     }
