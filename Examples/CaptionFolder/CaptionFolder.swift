@@ -24,10 +24,7 @@ struct CaptionFolder {
 
     static func caption(model: String, folder: String) async throws {
         // A model folder, or a Hub id downloaded once into the shared HuggingFace cache.
-        let modelFolder = FileManager.default.fileExists(atPath: model)
-            ? URL(fileURLWithPath: model)
-            : try await HubClient().model(HubRepository(parsing: model))
-        let vlm = try VisionLanguageModel(folder: modelFolder)
+        let vlm = try VisionLanguageModel(folder: try await HubClient().folder(for: ModelReference(parsing: model)))
         let names = try FileManager.default.contentsOfDirectory(atPath: folder)
             .filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
         for name in names {

@@ -88,3 +88,31 @@ public struct HubRepository: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { revision == "main" ? id : "\(id)@\(revision)" }
 }
+
+/// A model as a person names it on a command line: a folder, or a Hub repository.
+public enum ModelReference: Sendable, Equatable {
+    case folder(URL)
+    case hub(HubRepository)
+
+    /// A path that exists (or starts with / or .) is a folder; anything else must be a Hub id
+    /// `ORG/NAME[@REVISION]`.
+    public init(parsing argument: String) throws(HubError) {
+        if FileManager.default.fileExists(atPath: argument) || argument.hasPrefix("/") || argument.hasPrefix(".") {
+            self = .folder(URL(fileURLWithPath: argument))
+            return
+        }
+        do { self = .hub(try HubRepository(parsing: argument)) } catch {
+            throw HubError.invalidReference("\(argument): no such folder, and not a Hub id ORG/NAME[@REVISION]")
+        }
+    }
+}
+
+extension HubClient {
+    /// The folder to load: a folder as it is; a Hub model from the cache, or downloaded.
+    public func folder(for reference: ModelReference) async throws -> URL {
+        switch reference {
+        case .folder(let url): return url
+        case .hub(let repository): return try await model(repository)
+        }
+    }
+}

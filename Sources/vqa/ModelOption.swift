@@ -18,7 +18,8 @@ struct ModelOption: ParsableArguments {
     /// The Hub id the option names (the default model's when omitted); nil for a folder.
     var hubID: String? {
         guard let model else { return ModelRegistry.defaultModelID }
-        return isFolderArgument(model) ? nil : (try? HubRepository(parsing: model))?.id
+        guard case .hub(let repository)? = try? ModelReference(parsing: model) else { return nil }
+        return repository.id
     }
 }
 
@@ -28,18 +29,12 @@ func modelFolder(for argument: String?) async throws -> URL {
     guard let argument else {
         return try await hubSnapshot(HubRepository(parsing: ModelRegistry.defaultModelID), isDefault: true)
     }
-    if isFolderArgument(argument) {
-        return URL(fileURLWithPath: argument)
+    let reference: ModelReference
+    do { reference = try ModelReference(parsing: argument) } catch { throw CommandError("--model \(error)") }
+    switch reference {
+    case .folder(let url): return url
+    case .hub(let repository): return try await hubSnapshot(repository, isDefault: false)
     }
-    let repository: HubRepository
-    do { repository = try HubRepository(parsing: argument) } catch {
-        throw CommandError("--model \(argument): no such folder, and not a Hub id (\(error))")
-    }
-    return try await hubSnapshot(repository, isDefault: false)
-}
-
-private func isFolderArgument(_ argument: String) -> Bool {
-    FileManager.default.fileExists(atPath: argument) || argument.hasPrefix("/") || argument.hasPrefix(".")
 }
 
 private func hubSnapshot(_ repository: HubRepository, isDefault: Bool) async throws -> URL {

@@ -42,7 +42,8 @@ struct SketchToHTML: AsyncParsableCommand {
             throw HTMLPage.Failure.exists(path: url.path)
         }
         let image = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: sketch))
-        let vlm = try VisionLanguageModel(folder: try await modelFolder())
+        let folder = try await HubClient().folder(for: ModelReference(parsing: model ?? ModelRegistry.defaultModelID))
+        let vlm = try VisionLanguageModel(folder: folder)
         var answer = ""
         try vlm.generate(try vlm.prepare(messages: [.user([.image, .text(prompt)])], images: [image]),
                          parameters: GenerationParameters(maxNewTokens: maxTokens)) { event in
@@ -56,12 +57,5 @@ struct SketchToHTML: AsyncParsableCommand {
             try Screenshot.render(outputURL, to: screenshotURL, chromium: chromium)
             print("wrote \(screenshotURL.path)")
         }
-    }
-
-    /// A folder that exists is used as it is; anything else is a Hub id, cached or downloaded.
-    private func modelFolder() async throws -> URL {
-        let argument = model ?? ModelRegistry.defaultModelID
-        if FileManager.default.fileExists(atPath: argument) { return URL(fileURLWithPath: argument) }
-        return try await HubClient().model(HubRepository(parsing: argument))
     }
 }
