@@ -12,7 +12,6 @@ final class HTTPSession: NSObject, URLSessionDataDelegate, @unchecked Sendable {
         let status: Int
         let headers: [String: String]
         let body: Data
-        let url: URL
 
         func header(_ name: String) -> String? {
             headers.first { $0.key.caseInsensitiveCompare(name) == .orderedSame }?.value
@@ -129,8 +128,7 @@ final class HTTPSession: NSObject, URLSessionDataDelegate, @unchecked Sendable {
         for (key, value) in response.allHeaderFields {
             if let key = key as? String, let value = value as? String { headers[key] = value }
         }
-        exchange.continuation.resume(returning: Response(status: response.statusCode, headers: headers, body: exchange.body,
-                                                         url: response.url ?? task.originalRequest?.url ?? URL(fileURLWithPath: "/")))
+        exchange.continuation.resume(returning: Response(status: response.statusCode, headers: headers, body: exchange.body))
     }
 }
 
