@@ -21,6 +21,15 @@ SPECIAL_TOKENS = (["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<global-img>"
 # Model shape (see README.md for why): one 256 px tile of 16 px patches (16 x 16 = 256 patches),
 # pixel shuffle x2 -> 64 image tokens per image.
 TILE = 256
+# Per-channel mean and standard deviation of the generated images (300 examples, all tasks and
+# levels), as ImageNet statistics are used for natural images. SmolVLM's 0.5/0.5 would put the
+# white background these images mostly are at +1 in every input of the patch embedding: run
+# builtin-v1 learnt a patch embedding whose response to white (norm ~130) swamped the position
+# embeddings (~0.4) and the thin grey strokes of UI sketches, and after 1 000 steps its vision
+# tower gave the same output at every position of a sketch (the UI loss was identical with the
+# images of the batch shuffled). Centred on the background, a patch's embedding is its strokes.
+IMAGE_MEAN = [0.92, 0.9, 0.89]
+IMAGE_STD = [0.21, 0.22, 0.24]
 MODEL_SHAPES = {
     "small": dict(vision=dict(hidden_size=192, intermediate_size=768, num_hidden_layers=6, num_attention_heads=3,
                               patch_size=16),
@@ -66,7 +75,8 @@ def make_processor(tokenizer_object, shape="small"):
                                         eos_token="<end_of_utterance>", pad_token="<|im_end|>", unk_token="<|endoftext|>",
                                         model_max_length=2048)
     image_processor = Idefics3ImageProcessorPil(size={"longest_edge": TILE}, max_image_size={"longest_edge": TILE},
-                                                do_image_splitting=False, resample=1)
+                                                do_image_splitting=False, resample=1,
+                                                image_mean=IMAGE_MEAN, image_std=IMAGE_STD)
     return Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=image_seq_len(shape),
                              chat_template=CHAT_TEMPLATE)
 
@@ -88,6 +98,19 @@ def make_config(tokenizer, shape="small"):
     vision = dict(s["vision"], image_size=TILE)
     return Idefics3Config(vision_config=vision, text_config=text, scale_factor=s["scale_factor"],
                           image_token_id=ids["<image>"], tie_word_embeddings=True, pad_token_id=ids["<|im_end|>"])
+
+
+def init_vision_embeddings(model):
+    """SigLIP's own initialisation of the patch and position embeddings (LeCun normal, and normal
+    with std 1/sqrt(width)), instead of transformers' generic std 0.02 for every weight: the
+    position embeddings start ~3.5x larger, so where a patch is counts from the first step."""
+    embeddings = model.model.vision_model.embeddings
+    width = embeddings.position_embedding.weight.shape[1]
+    fan_in = embeddings.patch_embedding.weight[0].numel()
+    with torch.no_grad():
+        embeddings.patch_embedding.weight.normal_(0.0, fan_in ** -0.5)
+        embeddings.patch_embedding.bias.zero_()
+        embeddings.position_embedding.weight.normal_(0.0, width ** -0.5)
 
 
 def load_processor(folder):

@@ -8,6 +8,8 @@
     ../venv/bin/python tools/train/evaluate.py --model Models/builtin --backend torch --per-task 500
     # do the two agree? greedy token ids on N examples, both backends:
     ../venv/bin/python tools/train/evaluate.py --model Models/builtin --agreement 20 --vqa .build/release/vqa
+    # the Swift tests' fixture: 20 examples (images, questions) and transformers' greedy token ids:
+    ../venv/bin/python tools/train/evaluate.py --model Models/builtin --write-fixture Tests/Fixtures/builtin --agreement 20
 
 Examples come from generate.example(--seed, i, level 2, task): the full target distribution, with a
 seed that training never uses (training uses its --seed, default 20240901, and --seed + 1000003 for its
@@ -177,6 +179,31 @@ def agreement(args):
     return {"model": str(args.model), "examples": len(rows), "identical": same, "rows": rows}
 
 
+def write_fixture(args):
+    """Images, questions and transformers' float32 greedy answers (token ids without the final
+    <end_of_utterance>) for the Swift tests, tied to the model by the SHA-256 of its weights."""
+    import hashlib
+    backend = TorchBackend(args.model)
+    args.write_fixture.mkdir(parents=True, exist_ok=True)
+    rows = []
+    count = args.agreement or 20
+    for n, ex in enumerate(list(examples(args.seed, (count + len(args.tasks) - 1) // len(args.tasks), args.tasks))[:count]):
+        name = f"{n:02d}-{ex['qtype']}.png"
+        ex["image"].save(args.write_fixture / name, optimize=True)
+        max_tokens = max_tokens_for(ex["qtype"])
+        text, ids = backend.answer(ex["image"], ex["question"], max_tokens)
+        rows.append(dict(image=name, question=ex["question"], max_tokens=max_tokens,
+                         token_ids=[i for i in ids if i != backend.eou], text=text, want=ex["answer"]))
+    weights = hashlib.sha256((args.model / "model.safetensors").read_bytes()).hexdigest()
+    import transformers
+    fixture = {"made_by": "tools/train/evaluate.py --write-fixture", "transformers": transformers.__version__,
+               "torch": torch.__version__, "dtype": "float32", "seed": args.seed,
+               "model_safetensors_sha256": weights, "examples": rows}
+    (args.write_fixture / "expected.json").write_text(json.dumps(fixture, indent=1) + "\n")
+    right = sum(normalise_answer(r["text"]) == normalise_answer(r["want"]) for r in rows)
+    return {"fixture": str(args.write_fixture), "examples": len(rows), "transformers_right": right}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True, help="an exported model folder (export.py)")
@@ -186,12 +213,15 @@ def main():
     parser.add_argument("--seed", type=int, default=77)
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--agreement", type=int, help="compare greedy token ids of torch and vqa on this many examples")
+    parser.add_argument("--write-fixture", type=Path, help="write the Swift tests' fixture (--agreement N examples, default 20) here")
     parser.add_argument("--show-failures", type=int, default=20)
     parser.add_argument("--records", action="store_true", help="keep every example's answer in the output")
     parser.add_argument("--out", type=Path, help="write the JSON result here too")
     args = parser.parse_args()
     set_threads(1)
-    if args.agreement:
+    if args.write_fixture:
+        result = write_fixture(args)
+    elif args.agreement:
         if not args.vqa:
             sys.exit("--agreement needs --vqa")
         result = agreement(args)

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (encode_examples, load_processor, make_config, make_processor, normalise_answer, prompt_text,  # noqa: E402
+from common import (encode_examples, init_vision_embeddings, load_processor, make_config, make_processor, normalise_answer, prompt_text,  # noqa: E402
                     set_threads, train_tokenizer)
 from generate import TASKS, example  # noqa: E402
 
@@ -194,6 +194,7 @@ def main():
     from transformers import Idefics3Config
     config = Idefics3Config.from_pretrained(processor_dir)
     model = Idefics3ForConditionalGeneration(config)
+    init_vision_embeddings(model)  # replaced by the checkpoint's weights on --resume
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n)]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
