@@ -43,9 +43,13 @@ def export(run, out, checkpoint=None, dtype="float32", layout="4"):
     processor = load_processor(run / "processor")
     # The processor files as train.py saved them with save_pretrained (re-saving a processor loaded with
     # an explicit image_processor= fails in transformers 5.24).
+    card = out / "README.md"  # the model card is written by hand: kept across exports
+    card_text = card.read_text() if card.exists() else None
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    if card_text is not None:
+        card.write_text(card_text)
     model.to(getattr(torch, dtype)).save_pretrained(out)
     for f in (run / "processor").iterdir():
         if f.name != "config.json":
