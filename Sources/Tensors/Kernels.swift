@@ -1,4 +1,5 @@
 import COpenBLAS
+import CWeightKernels
 import Foundation
 
 /// The numeric building blocks of transformer layers, on row-major float32 buffers.
@@ -63,8 +64,7 @@ public enum Kernels {
     public static func siluProduct(_ gate: [Float], _ up: [Float]) -> [Float] {
         precondition(gate.count == up.count)
         var out = gate
-        out.withUnsafeMutableBufferPointer { VectorMath.map($0) { x in x / (1 + VectorMath.exp(-x)) } }
-        for i in out.indices { out[i] *= up[i] }
+        out.withUnsafeMutableBufferPointer { if let base = $0.baseAddress { vlm_silu_product(base, up, $0.count) } }
         return out
     }
 
@@ -73,13 +73,7 @@ public enum Kernels {
     public static func gelu(_ x: [Float], approximateTanh: Bool) -> [Float] {
         var out = x
         if approximateTanh {
-            let root2OverPi = Float((2 / Double.pi).squareRoot())
-            out.withUnsafeMutableBufferPointer {
-                VectorMath.map($0) { v in
-                    let u = root2OverPi * (v + 0.044715 * v * v * v)
-                    return v / (1 + VectorMath.exp(-2 * u))
-                }
-            }
+            out.withUnsafeMutableBufferPointer { if let base = $0.baseAddress { vlm_gelu_tanh(base, $0.count) } }
         } else {
             for i in out.indices { out[i] = 0.5 * x[i] * (1 + erf(x[i] / Float(2).squareRoot())) }
         }
@@ -94,12 +88,8 @@ public enum Kernels {
 
     /// Softmax of a row in place, computed stably (max subtracted).
     public static func softmax(_ row: UnsafeMutableBufferPointer<Float>) {
-        guard let maximum = row.max() else { return }
-        VectorMath.map(row) { VectorMath.exp($0 - maximum) }
-        var sum: Float = 0
-        for value in row { sum += value }
-        let inverse = 1 / sum
-        for i in row.indices { row[i] *= inverse }
+        guard let base = row.baseAddress else { return }
+        vlm_softmax(base, row.count)
     }
 
     /// Log-softmax of a row (for log-probabilities), in double precision for the sum.

@@ -24,6 +24,15 @@ void vlm_dequantize_bf16(const uint16_t *values, float *out, size_t row_begin, s
 /// values rounded half away from zero.
 void vlm_quantize_q8_row(const float *row, int8_t *values, float *scales, size_t cols);
 
+/// Softmax of n floats in place, the maximum subtracted first.
+void vlm_softmax(float *row, size_t n);
+
+/// GELU with the tanh approximation (`gelu_pytorch_tanh`), in place.
+void vlm_gelu_tanh(float *x, size_t n);
+
+/// gate[i] = SiLU(gate[i]) * up[i]: Llama's MLP activation, in place.
+void vlm_silu_product(float *gate, const float *up, size_t n);
+
 /// Whether the AVX2+FMA paths are in use (decided once, from the CPU at run time).
 int vlm_weight_kernels_use_avx2(void);
 
