@@ -45,7 +45,8 @@ let package = Package(
         .target(name: "ImageCodec", dependencies: ["CImageCodecs"]),
         // Pixel operations: Pillow-exact resampling, crops, alpha compositing, normalisation.
         .target(name: "ImageOps", dependencies: ["ImageCodec", "Tensors"]),
-        // Matrix-vector kernels for 16- and 8-bit weights: AVX2+FMA chosen at run time, portable C otherwise.
+        // Matrix-vector kernels for 16- and 8-bit weights, and softmax/GELU/SiLU on a vectorised exp:
+        // AVX2+FMA chosen at run time, portable C otherwise.
         .target(name: "CWeightKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Dense float tensors and their file formats (.npy).
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CWeightKernels"]),
@@ -57,8 +58,10 @@ let package = Package(
         .target(name: "Checksums"),
         // Models from the HuggingFace Hub, in huggingface_hub's cache layout.
         .target(name: "Hub", dependencies: ["Checksums"]),
-        // The models this project has checked (Models/), and the default one.
-        .target(name: "ModelRegistry", path: "Models", exclude: ["README.md"]),
+        // The models this project has checked (Models/), the default one, and the built-in model
+        // (Models/builtin/, copied next to the executables as a resource bundle).
+        .target(name: "ModelRegistry", dependencies: ["Hub"], path: "Models", exclude: ["README.md"],
+                resources: [.copy("builtin")]),
         // Weight files: safetensors (memory-mapped, validated), sharded or not.
         .target(name: "ModelFormats"),
         // Blocks (the Llama decoder, ...) written once, and one file per model family composing
@@ -96,7 +99,7 @@ let package = Package(
             dependencies: ["ChatTemplates", "HTMLPage", "Hub", "ImageCodec", "ModelRegistry", "Runtime",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/SketchToHTML/App"),
-        .executableTarget(name: "caption-folder", dependencies: ["ChatTemplates", "Hub", "ImageCodec", "Runtime"],
+        .executableTarget(name: "caption-folder", dependencies: ["ChatTemplates", "Hub", "ImageCodec", "ModelRegistry", "Runtime"],
                           path: "Examples/CaptionFolder"),
 
         // Test helpers: fixture paths and comparisons.
@@ -113,7 +116,7 @@ let package = Package(
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ModelFamiliesTests", dependencies: ["ModelFamilies", "ImageCodec", "Tensors", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["ImageCodec", "ModelFamilies", "ModelFormats", "Runtime", "Tensors", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Checksums", "ImageCodec", "ModelFamilies", "ModelFormats", "ModelRegistry", "Runtime", "Tensors", "Tokenizers", "TestSupport"]),
         .testTarget(name: "ExamplesTests", dependencies: ["HTMLPage", "sketch-to-html", "caption-folder", "TestSupport"]),
         .testTarget(name: "vqaTests", dependencies: ["vqa", "Tensors", "TestSupport"]),
         .testTarget(

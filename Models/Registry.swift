@@ -35,6 +35,15 @@ public enum ModelRegistry {
             verification: "processor settings and file layout from the Hub snapshot; the architecture is the 256M one at other sizes"),
     ]
 
+    /// The model trained by this project on synthetic images and shipped in `Models/builtin/`
+    /// (`--model builtin`; the default when the default Hub model is not downloaded).
+    public static let builtin = RegisteredModel(
+        id: BuiltinModel.name, family: "idefics3", parameters: "6.5M", downloadMegabytes: 0,
+        summary: "Trained here from scratch on generated bar/line/pie charts, coloured shapes and UI sketches; "
+            + "knows nothing else (not photos, not free-form questions). Accuracy per question type: Models/builtin/README.md.",
+        recommendedOptions: "ask what tools/train/generate.py asks: 'How many bars are there?', 'Describe the image.', 'Turn this sketch into HTML.'",
+        verification: "greedy tokens equal to transformers' on committed examples (Tests/Fixtures/builtin)")
+
     public static func model(_ id: String) -> RegisteredModel? {
         models.first { $0.id == id }
     }

@@ -2,6 +2,7 @@ import ChatTemplates
 import Foundation
 import Hub
 import ImageCodec
+import ModelRegistry
 import Runtime
 
 /// `caption-folder MODEL FOLDER`: the batch-captioning loop through the library API, printing one
@@ -11,7 +12,7 @@ struct CaptionFolder {
     static func main() async {
         let arguments = CommandLine.arguments.dropFirst()
         guard arguments.count == 2 else {
-            FileHandle.standardError.write(Data("usage: caption-folder MODEL-FOLDER-OR-HUB-ID IMAGE-FOLDER\n".utf8))
+            FileHandle.standardError.write(Data("usage: caption-folder MODEL-FOLDER|builtin|HUB-ID IMAGE-FOLDER\n".utf8))
             exit(2)
         }
         do {
@@ -23,8 +24,8 @@ struct CaptionFolder {
     }
 
     static func caption(model: String, folder: String) async throws {
-        // A model folder, or a Hub id downloaded once into the shared HuggingFace cache.
-        let vlm = try VisionLanguageModel(folder: try await HubClient().folder(for: ModelReference(parsing: model)))
+        // A model folder, the built-in model, or a Hub id downloaded once into the shared HuggingFace cache.
+        let vlm = try VisionLanguageModel(folder: try await ModelChoice.resolve(model, client: HubClient()).folder)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder)
             .filter { ["png", "jpg", "jpeg"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
         for name in names {

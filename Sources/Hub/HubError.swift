@@ -37,7 +37,7 @@ public enum HubError: Error, CustomStringConvertible, Sendable, Equatable {
         case .unreachable(let endpoint, let reason):
             return "cannot reach \(endpoint) (\(reason)). If the model is already downloaded, set HF_HUB_OFFLINE=1 to use the cached copy."
         case .offlineNotCached(let repository, let cache):
-            return "\(repository) is not in the cache (\(cache)) and HF_HUB_OFFLINE is set; download it first with `vqa pull \(repository)` while online."
+            return "\(repository) is not in the cache (\(cache)) and offline mode is on (HF_HUB_OFFLINE=1 or --offline); download it first with `vqa pull \(repository)` while online."
         case .insufficientSpace(let path, let needed, let available):
             return "not enough disk space in \(path): the download needs \(megabytes(needed)) but \(megabytes(available)) are free. Free some space or point HF_HUB_CACHE elsewhere."
         case .checksumMismatch(let file, let expected, let actual):

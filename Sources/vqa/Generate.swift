@@ -35,7 +35,7 @@ struct Generate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = try await modelFolder(for: model)
+        let folder = try await chooseModel(model).folder
         let started = Date()
         let language = try LlamaForCausalLM(folder: folder, weightFormat: weights.weights)
         let tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))

@@ -3,47 +3,36 @@ import Foundation
 import Hub
 import ModelRegistry
 
-/// `--model`: a model folder, or a Hub id `ORG/NAME[@REVISION]` taken from the cache (with no
-/// network request) or downloaded on first use; when omitted, the registry's default model.
+/// `--model` and `--offline`: a model folder, `builtin`, or a Hub id `ORG/NAME[@REVISION]` taken
+/// from the cache (with no network request) or downloaded on first use. When `--model` is
+/// omitted: the registry's default Hub model if it is cached, else the built-in model.
 struct ModelOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "A model folder, or a HuggingFace Hub id ORG/NAME[@REVISION], downloaded on first use (default: \(ModelRegistry.defaultModelID)).",
+        "A model folder, 'builtin', or a HuggingFace Hub id ORG/NAME[@REVISION], downloaded on first use (default: \(ModelRegistry.defaultModelID) if downloaded, else builtin).",
         valueName: "folder-or-id"), completion: .directory)
     var model: String?
 
+    @Flag(name: .long, help: "Make no network request (as HF_HUB_OFFLINE=1): only cached Hub models, folders and the built-in model.")
+    var offline = false
+
+    /// The chosen model; says on standard error when it was chosen for the user.
+    func choice() async throws -> ModelChoice {
+        try await chooseModel(model, offline: offline)
+    }
+
     func folder() async throws -> URL {
-        try await modelFolder(for: model)
-    }
-
-    /// The Hub id the option names (the default model's when omitted); nil for a folder.
-    var hubID: String? {
-        guard let model else { return ModelRegistry.defaultModelID }
-        guard case .hub(let repository)? = try? ModelReference(parsing: model) else { return nil }
-        return repository.id
+        try await choice().folder
     }
 }
 
-/// The model folder for a `--model` value. A path that exists (or starts with / or .) is a
-/// folder; anything else must be a Hub id. No value means the registry's default model.
-func modelFolder(for argument: String?) async throws -> URL {
-    guard let argument else {
-        return try await hubSnapshot(HubRepository(parsing: ModelRegistry.defaultModelID), isDefault: true)
-    }
-    let reference: ModelReference
-    do { reference = try ModelReference(parsing: argument) } catch { throw CommandError("--model \(error)") }
-    switch reference {
-    case .folder(let url): return url
-    case .hub(let repository): return try await hubSnapshot(repository, isDefault: false)
-    }
-}
-
-private func hubSnapshot(_ repository: HubRepository, isDefault: Bool) async throws -> URL {
-    let client = HubClient(progress: DownloadDisplay.standardError.show)
-    if let cached = client.cache.usableSnapshot(repository) { return cached }
-    if isDefault && !client.settings.offline {
-        note("No --model given: using \(repository), downloading it once into \(client.cache.root.path).")
-    }
-    return try await client.model(repository)
+/// The model for a `--model` value (see `ModelChoice.resolve`), downloading with a progress
+/// display on standard error.
+func chooseModel(_ argument: String?, offline: Bool = false) async throws -> ModelChoice {
+    var settings = HubSettings.fromEnvironment()
+    if offline { settings.offline = true }
+    let choice = try await ModelChoice.resolve(argument, client: HubClient(settings: settings, progress: DownloadDisplay.standardError.show))
+    if let text = choice.note { note(text) }
+    return choice
 }
 
 /// A line on standard error for the person at the terminal.

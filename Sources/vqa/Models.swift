@@ -36,13 +36,14 @@ struct Models: AsyncParsableCommand {
     func run() async throws {
         let cache = HubClient().cache
         let entries = Dictionary(cache.entries().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        print("Checked models (default: \(ModelRegistry.defaultModelID)):")
+        let defaultCached = entries[ModelRegistry.defaultModelID].map { !$0.usableCommits.isEmpty } ?? false
+        print("Default: \(defaultCached ? ModelRegistry.defaultModelID : "\(BuiltinModel.name) (\(ModelRegistry.defaultModelID) once it is downloaded)")")
+        print("Built in:")
+        let builtinState = (try? BuiltinModel.folder()).map { "in \($0.path)" } ?? "missing (reinstall vqa with its resources)"
+        show(ModelRegistry.builtin, state: builtinState)
+        print("Checked models on the Hub:")
         for model in ModelRegistry.models {
-            let state = entries[model.id].map { cachedText($0) } ?? "not downloaded (~\(model.downloadMegabytes) MB)"
-            print("  \(model.id)  [\(model.family), \(model.parameters)]  \(state)")
-            print("      \(model.summary)")
-            print("      tip: \(model.recommendedOptions)")
-            print("      checked: \(model.verification)")
+            show(model, state: entries[model.id].map { cachedText($0) } ?? "not downloaded (~\(model.downloadMegabytes) MB)")
         }
         let others = entries.values.filter { ModelRegistry.model($0.id) == nil }.sorted { $0.id < $1.id }
         if !others.isEmpty {
@@ -50,6 +51,13 @@ struct Models: AsyncParsableCommand {
             for entry in others { print("  \(entry.id)  \(cachedText(entry))") }
         }
         print("Cache: \(cache.root.path)")
+    }
+
+    private func show(_ model: RegisteredModel, state: String) {
+        print("  \(model.id)  [\(model.family), \(model.parameters)]  \(state)")
+        print("      \(model.summary)")
+        print("      tip: \(model.recommendedOptions)")
+        print("      checked: \(model.verification)")
     }
 
     private func cachedText(_ entry: HubCache.Entry) -> String {

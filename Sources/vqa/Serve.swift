@@ -74,8 +74,9 @@ struct Serve: AsyncParsableCommand {
         var options = ServerOptions()
         options.host = host
         options.port = port
-        let folder = try await model.folder()
-        options.modelName = modelName ?? model.hubID ?? folder.standardizedFileURL.lastPathComponent
+        let chosen = try await model.choice()
+        let folder = chosen.folder
+        options.modelName = modelName ?? chosen.name
         options.parallel = parallel
         options.queueLimit = queueLimit
         options.maxBodyBytes = maxBodyBytes

@@ -75,6 +75,21 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: output.path))
     }
 
+    /// With no --model and an empty HuggingFace cache the built-in model draws the page.
+    @Test func turnsTheSampleSketchIntoAPageWithTheBuiltinModel() throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("page.html")
+        let result = try VQAProcess.run(["Assets/sketch.png", "--output", output.path], environment: [
+            "HF_HOME": folder.appendingPathComponent("hf").path, "HF_HUB_CACHE": folder.appendingPathComponent("hf/hub").path,
+        ], program: program)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("using the built-in model"))
+        let page = try String(contentsOf: output, encoding: .utf8)
+        #expect(page.hasPrefix("<!DOCTYPE html>\n<html><body>\n<h1>") && page.hasSuffix("</body></html>\n"), "\(page)")
+        #expect(page.contains("<div style=\"display:flex\">"), "the sketch's two columns: \(page)")
+    }
+
     @Test func refusesExistingOutputsBeforeRunningTheModelAndExplainsMissingChromium() throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -44,6 +44,30 @@ import TestSupport
         #expect(models.stdout.contains("fixtures/tiny-smolvlm  cached"))
     }
 
+    /// `vqa pull` with no id fetches the registry's default model, which from then on answers
+    /// when no --model is given (instead of the built-in model).
+    @Test func pulledDefaultModelBecomesTheDefault() async throws {
+        let defaultHub = try FakeHub(repository: "HuggingFaceTB/SmolVLM-256M-Instruct", folder: Fixtures.url("smolvlm/idefics3-f32"))
+        try await defaultHub.start()
+        defer {
+            hub.stop()
+            defaultHub.stop()
+            try? FileManager.default.removeItem(at: home)
+        }
+        var environment = environment
+        environment["HF_ENDPOINT"] = defaultHub.endpoint.absoluteString
+        let pull = try await VQAProcess.running(["pull"], environment: environment)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(pull.stdout.contains("models--HuggingFaceTB--SmolVLM-256M-Instruct/snapshots/\(defaultHub.commit)"))
+
+        let ask = try await VQAProcess.running(["--max-tokens", "3", "Assets/chart.png", "What is this?"], environment: environment)
+        let local = try await VQAProcess.running(["--model", "Tests/Fixtures/smolvlm/idefics3-f32", "--max-tokens", "3", "Assets/chart.png", "What is this?"])
+        #expect(ask.status == 0, "\(ask.stderr)")
+        #expect(ask.stdout == local.stdout && !ask.stderr.contains("built-in"))
+        let models = try await VQAProcess.running(["models"], environment: environment)
+        #expect(models.stdout.contains("Default: HuggingFaceTB/SmolVLM-256M-Instruct\n"))
+    }
+
     @Test func errorsNameTheRepositoryAndWhatToDo() async throws {
         defer {
             hub.stop()

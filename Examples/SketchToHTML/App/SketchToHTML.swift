@@ -14,7 +14,7 @@ struct SketchToHTML: AsyncParsableCommand {
         commandName: "sketch-to-html",
         abstract: "Turn a hand-drawn page layout (photo or scan) into a self-contained HTML page.")
 
-    @Option(name: .long, help: "A model folder or Hub id ORG/NAME (default: \(ModelRegistry.defaultModelID)).")
+    @Option(name: .long, help: "A model folder, 'builtin', or Hub id ORG/NAME (default: \(ModelRegistry.defaultModelID) if downloaded, else builtin).")
     var model: String?
 
     @Option(name: .long, help: "Where to write the page.")
@@ -42,8 +42,9 @@ struct SketchToHTML: AsyncParsableCommand {
             throw HTMLPage.Failure.exists(path: url.path)
         }
         let image = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: sketch))
-        let folder = try await HubClient().folder(for: ModelReference(parsing: model ?? ModelRegistry.defaultModelID))
-        let vlm = try VisionLanguageModel(folder: folder)
+        let choice = try await ModelChoice.resolve(model, client: HubClient())
+        if let note = choice.note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+        let vlm = try VisionLanguageModel(folder: choice.folder)
         var answer = ""
         try vlm.generate(try vlm.prepare(messages: [.user([.image, .text(prompt)])], images: [image]),
                          parameters: GenerationParameters(maxNewTokens: maxTokens)) { event in

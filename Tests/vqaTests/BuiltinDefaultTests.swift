@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The built-in model (Models/builtin) as a user meets it: the default when no Hub model is
+/// cached, `--model builtin`, `--offline`, `vqa models` — the real binary on an empty cache.
+@Suite struct BuiltinDefaultTests {
+    /// An empty HuggingFace cache, so the default Hub model is certainly not there.
+    let environment: [String: String] = {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("empty-hf-\(UUID())")
+        return ["HF_HOME": home.path, "HF_HUB_CACHE": home.appendingPathComponent("hub").path, "HF_HUB_OFFLINE": "0"]
+    }()
+
+    @Test func defaultModelIsBuiltinAndSaysSo() throws {
+        let result = try VQAProcess.run(["Assets/chart.png", "What kind of chart is this?"], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("using the built-in model"))
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "A bar chart.")
+    }
+
+    /// The kind of chart is read from the image (Tests/Fixtures/builtin-questions: the first bar,
+    /// line and pie chart of tools/train/generate.py's example(5, i, 2, "charts")): one of the
+    /// questions the model answers right, see Models/builtin/README.md for the rest.
+    @Test(arguments: [("line", "A line chart."), ("pie", "A pie chart."), ("bar", "A bar chart.")])
+    func namedBuiltinAndOffline(_ kind: String, answer: String) throws {
+        let named = try VQAProcess.run(["--model", "builtin", "--offline", "Tests/Fixtures/builtin-questions/\(kind).png",
+                                        "What kind of chart is this?"], environment: environment)
+        #expect(named.status == 0, "\(named.stderr)")
+        #expect(!named.stderr.contains("using the built-in model"), "no note when the model was asked for")
+        #expect(named.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == answer)
+    }
+
+    @Test func offlineRefusesAHubModelThatIsNotCached() throws {
+        let hub = try VQAProcess.run(["--offline", "--model", "HuggingFaceTB/SmolVLM-256M-Instruct", "Assets/chart.png", "Hi"],
+                                     environment: environment)
+        #expect(hub.status != 0)
+        #expect(hub.stderr.contains("offline") && hub.stderr.contains("vqa pull"), "\(hub.stderr)")
+    }
+
+    @Test func modelsListsBuiltin() throws {
+        let result = try VQAProcess.run(["models"], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Default: builtin"))
+        #expect(result.stdout.contains("builtin  [idefics3, 6.5M]  in /"))
+        #expect(result.stdout.contains("HuggingFaceTB/SmolVLM-256M-Instruct  [idefics3, 256M]  not downloaded"))
+    }
+}
