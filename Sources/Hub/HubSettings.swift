@@ -106,13 +106,3 @@ public enum ModelReference: Sendable, Equatable {
         }
     }
 }
-
-extension HubClient {
-    /// The folder to load: a folder as it is; a Hub model from the cache, or downloaded.
-    public func folder(for reference: ModelReference) async throws -> URL {
-        switch reference {
-        case .folder(let url): return url
-        case .hub(let repository): return try await model(repository)
-        }
-    }
-}
