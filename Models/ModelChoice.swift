@@ -54,15 +54,15 @@ public struct ModelChoice: Sendable {
     /// a Hub id `ORG/NAME[@REVISION]`, from the cache or downloaded by `client`.
     public static func resolve(_ argument: String?, client: HubClient) async throws -> ModelChoice {
         guard let argument else {
-            let repository = try HubRepository(parsing: ModelRegistry.defaultModelID)
-            if let cached = client.cache.usableSnapshot(repository) {
-                return ModelChoice(folder: cached, name: repository.id, note: nil)
+            if let cached = cachedDefault(in: client.cache) {
+                return ModelChoice(folder: cached, name: ModelRegistry.defaultModelID, note: nil)
             }
+            let id = ModelRegistry.defaultModelID
             return ModelChoice(
                 folder: try BuiltinModel.folder(), name: BuiltinModel.name,
-                note: "No --model given and \(repository.id) is not downloaded: using the built-in model "
+                note: "No --model given and \(id) is not downloaded: using the built-in model "
                     + "(6.5M parameters, trained only on synthetic charts, shapes and UI sketches; see Models/builtin/README.md). "
-                    + "`vqa pull` downloads \(repository.id), which is then the default.")
+                    + "`vqa pull` downloads \(id), which is then the default.")
         }
         if argument == BuiltinModel.name && !FileManager.default.fileExists(atPath: argument) {
             return ModelChoice(folder: try BuiltinModel.folder(), name: BuiltinModel.name, note: nil)
@@ -77,6 +77,14 @@ public struct ModelChoice: Sendable {
         case .hub(let repository):
             return ModelChoice(folder: try await client.model(repository), name: repository.id, note: nil)
         }
+    }
+}
+
+extension ModelChoice {
+    /// The registry's default Hub model, when a usable snapshot of it is in `cache`: what no
+    /// `--model` means, before falling back to the built-in model.
+    public static func cachedDefault(in cache: HubCache) -> URL? {
+        (try? HubRepository(parsing: ModelRegistry.defaultModelID)).flatMap(cache.usableSnapshot)
     }
 }
 

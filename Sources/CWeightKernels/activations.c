@@ -33,6 +33,25 @@ static inline float exp_scalar(float x) {
     return p * scale.f;
 }
 
+static void softmax_portable(float *row, size_t n) {
+    float maximum = -INFINITY, total = 0;
+    for (size_t i = 0; i < n; i++) maximum = fmaxf(maximum, row[i]);
+    for (size_t i = 0; i < n; i++) { row[i] = exp_scalar(row[i] - maximum); total += row[i]; }
+    float inverse = 1.0f / total;
+    for (size_t i = 0; i < n; i++) row[i] *= inverse;
+}
+
+// GELU with the tanh approximation as x * sigmoid(2u) = x / (1 + e^(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3),
+// which equals 0.5 x (1 + tanh u).
+static const float root_2_over_pi = 0.7978845608f;
+
+static float gelu_tanh_scalar(float x) {
+    float u = root_2_over_pi * (x + 0.044715f * x * x * x);
+    return x / (1.0f + exp_scalar(-2.0f * u));
+}
+
+static float silu_scalar(float x) { return x / (1.0f + exp_scalar(-x)); }
+
 #ifdef VLM_X86
 __attribute__((target("avx2,fma")))
 static inline __m256 exp_avx2(__m256 x) {
@@ -96,26 +115,11 @@ static void softmax_avx2(float *row, size_t n) {
         _mm256_storeu_ps(lanes, exp_avx2(_mm256_sub_ps(load_tail(row + full, tail, 0), maximum)));
         for (size_t i = 0; i < tail; i++) { row[full + i] = lanes[i]; total += lanes[i]; }
     }
-    __m256 inverse = _mm256_set1_ps(1.0f / total);
-    for (size_t i = 0; i < full; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), inverse));
-    for (size_t i = full; i < n; i++) row[i] *= 1.0f / total;
-}
-
-#endif
-
-static void softmax_portable(float *row, size_t n) {
-    float maximum = -INFINITY, total = 0;
-    for (size_t i = 0; i < n; i++) maximum = fmaxf(maximum, row[i]);
-    for (size_t i = 0; i < n; i++) { row[i] = exp_scalar(row[i] - maximum); total += row[i]; }
     float inverse = 1.0f / total;
-    for (size_t i = 0; i < n; i++) row[i] *= inverse;
+    for (size_t i = 0; i < full; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), _mm256_set1_ps(inverse)));
+    for (size_t i = full; i < n; i++) row[i] *= inverse;
 }
 
-// GELU with the tanh approximation as x * sigmoid(2u) = x / (1 + e^(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3),
-// which equals 0.5 x (1 + tanh u).
-static const float root_2_over_pi = 0.7978845608f;
-
-#ifdef VLM_X86
 __attribute__((target("avx2,fma")))
 static __m256 gelu_tanh_avx2(__m256 x) {
     __m256 cube = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
@@ -124,24 +128,11 @@ static __m256 gelu_tanh_avx2(__m256 x) {
     return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
-#endif
-
-static float gelu_tanh_scalar(float x) {
-    float u = root_2_over_pi * (x + 0.044715f * x * x * x);
-    return x / (1.0f + exp_scalar(-2.0f * u));
-}
-
-#ifdef VLM_X86
 __attribute__((target("avx2,fma")))
 static __m256 silu_avx2(__m256 x) {
     return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), x))));
 }
 
-#endif
-
-static float silu_scalar(float x) { return x / (1.0f + exp_scalar(-x)); }
-
-#ifdef VLM_X86
 __attribute__((target("avx2,fma")))
 static void gelu_tanh_rows_avx2(float *x, size_t n) {
     size_t full = n & ~(size_t)7;

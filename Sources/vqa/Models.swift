@@ -36,7 +36,7 @@ struct Models: AsyncParsableCommand {
     func run() async throws {
         let cache = HubClient().cache
         let entries = Dictionary(cache.entries().map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        let defaultCached = entries[ModelRegistry.defaultModelID].map { !$0.usableCommits.isEmpty } ?? false
+        let defaultCached = ModelChoice.cachedDefault(in: cache) != nil
         print("Default: \(defaultCached ? ModelRegistry.defaultModelID : "\(BuiltinModel.name) (\(ModelRegistry.defaultModelID) once it is downloaded)")")
         print("Built in:")
         let builtinState = (try? BuiltinModel.folder()).map { "in \($0.path)" } ?? "missing (reinstall vqa with its resources)"
