@@ -45,9 +45,9 @@ let package = Package(
         .target(name: "ImageCodec", dependencies: ["CImageCodecs"]),
         // Pixel operations: Pillow-exact resampling, crops, alpha compositing, normalisation.
         .target(name: "ImageOps", dependencies: ["ImageCodec", "Tensors"]),
-        // Matrix-vector kernels for 16- and 8-bit weights, and softmax/GELU/SiLU on a vectorised exp:
-        // AVX2+FMA chosen at run time, portable C otherwise.
-        .target(name: "CWeightKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // Matrix-vector kernels for 16- and 8-bit weights, softmax/GELU/SiLU on a vectorised exp
+        // (AVX2+FMA chosen at run time, portable C otherwise), the thread team, and attention on it.
+        .target(name: "CWeightKernels", dependencies: ["COpenBLAS"], cSettings: [.unsafeFlags(["-O3"])]),
         // Dense float tensors and their file formats (.npy).
         .target(name: "Tensors", dependencies: ["COpenBLAS", "CWeightKernels"]),
         // Jinja chat templates, rendered as transformers renders them.

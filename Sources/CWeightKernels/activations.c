@@ -158,16 +158,44 @@ void vlm_softmax(float *row, size_t n) {
     softmax_portable(row, n);
 }
 
-void vlm_gelu_tanh(float *x, size_t n) {
+static void gelu_tanh_serial(float *x, const float *unused, size_t n) {
+    (void)unused;
 #ifdef VLM_X86
     if (vlm_weight_kernels_use_avx2()) { gelu_tanh_rows_avx2(x, n); return; }
 #endif
     for (size_t i = 0; i < n; i++) x[i] = gelu_tanh_scalar(x[i]);
 }
 
-void vlm_silu_product(float *gate, const float *up, size_t n) {
+static void silu_product_serial(float *gate, const float *up, size_t n) {
 #ifdef VLM_X86
     if (vlm_weight_kernels_use_avx2()) { silu_product_avx2(gate, up, n); return; }
 #endif
     for (size_t i = 0; i < n; i++) gate[i] = silu_scalar(gate[i]) * up[i];
 }
+
+// Long arrays (a prefill's or a vision encoder's activations) are cut into chunks for the thread team.
+enum { CHUNK = 1 << 14 };
+
+typedef struct {
+    float *x;
+    const float *other;
+    size_t n;
+    void (*apply)(float *, const float *, size_t);
+} elementwise_job;
+
+static void elementwise_chunk(void *context, size_t index, size_t thread) {
+    (void)thread;
+    const elementwise_job *job = context;
+    const size_t begin = index * CHUNK, length = job->n - begin < CHUNK ? job->n - begin : CHUNK;
+    job->apply(job->x + begin, job->other ? job->other + begin : NULL, length);
+}
+
+static void elementwise(float *x, const float *other, size_t n, void (*apply)(float *, const float *, size_t)) {
+    if (n <= CHUNK) { apply(x, other, n); return; }
+    elementwise_job job = {x, other, n, apply};
+    vlm_parallel_for((n + CHUNK - 1) / CHUNK, &job, elementwise_chunk);
+}
+
+void vlm_gelu_tanh(float *x, size_t n) { elementwise(x, NULL, n, gelu_tanh_serial); }
+
+void vlm_silu_product(float *gate, const float *up, size_t n) { elementwise(gate, up, n, silu_product_serial); }

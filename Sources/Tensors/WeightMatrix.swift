@@ -1,4 +1,3 @@
-import COpenBLAS
 import CWeightKernels
 import Foundation
 
@@ -103,60 +102,26 @@ public struct WeightMatrix: Sendable {
 }
 
 extension Kernels {
-    /// `y = x · wᵀ (+ bias)` for any weight format. One row (decoding) streams the stored
-    /// weights through a vectorised dot product, split over the cores by a spinning thread team
-    /// (`vlm_parallel_gemv_*`); several rows (prefill)
-    /// turn blocks of weights back into float32 and multiply them with OpenBLAS.
+    /// `y = x · wᵀ (+ bias)` for any weight format, on the thread team. One row (decoding)
+    /// streams 16/8-bit weights through a vectorised dot product; several rows (prefill) turn
+    /// blocks of them back into float32 and multiply those with OpenBLAS.
     public static func linear(_ x: [Float], rows: Int, weight: WeightMatrix, bias: [Float]? = nil) -> [Float] {
         let (inFeatures, outFeatures) = (weight.columns, weight.rows)
         if case .float32(let values) = weight.storage {
             return linear(x, rows: rows, weight: values, inFeatures: inFeatures, outFeatures: outFeatures, bias: bias)
         }
         precondition(x.count == rows * inFeatures && (bias?.count ?? outFeatures) == outFeatures)
-        var y = [Float](repeating: 0, count: rows * outFeatures)
-        if rows == 1 {
-            defer { if let bias { for column in 0..<outFeatures { y[column] += bias[column] } } }
-            y.withUnsafeMutableBufferPointer { y in
-                switch weight.storage {
-                case .bfloat16(let values): vlm_parallel_gemv_bf16(values, x, y.baseAddress!, outFeatures, inFeatures)
-                case .int8(let values, let scales): vlm_parallel_gemv_q8(values, scales, x, y.baseAddress!, outFeatures, inFeatures)
-                case .float32: preconditionFailure("handled above")
-                }
+        var scratch = [Float](repeating: 0, count: rows == 1 ? 0 : vlm_linear_scratch_floats(inFeatures))
+        return [Float](unsafeUninitializedCapacity: rows * outFeatures) { y, initialized in
+            switch weight.storage {
+            case .bfloat16(let values):
+                vlm_linear_bf16(x, rows, values, inFeatures, outFeatures, bias, &scratch, y.baseAddress)
+            case .int8(let values, let scales):
+                vlm_linear_q8(x, rows, values, scales, inFeatures, outFeatures, bias, &scratch, y.baseAddress)
+            case .float32:
+                preconditionFailure("handled above")
             }
-        } else {
-            // The bias is copied into every row first and the products added onto it.
-            if let bias {
-                y.withUnsafeMutableBufferPointer { y in
-                    for row in 0..<rows { _ = memcpy(y.baseAddress! + row * outFeatures, bias, outFeatures * 4) }
-                }
-            }
-            // Blocks of 1024 output features turned back into float32: large enough that
-            // OpenBLAS runs at full speed on them, small enough to stay a few MB.
-            let block = 1024
-            for begin in stride(from: 0, to: outFeatures, by: block) {
-                let end = min(begin + block, outFeatures)
-                let weights = weight.dequantized(rows: begin..<end)
-                y.withUnsafeMutableBufferPointer { y in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(end - begin), Int32(inFeatures), 1,
-                                x, Int32(inFeatures), weights, Int32(inFeatures), bias == nil ? 0 : 1, y.baseAddress! + begin,
-                                Int32(outFeatures))
-                }
-            }
+            initialized = rows * outFeatures
         }
-        return y
-    }
-}
-
-extension Kernels {
-    /// Runs `body` with OpenBLAS limited to the calling thread. While a token is decoded with
-    /// 16- or 8-bit weights our own matrix-vector kernels use every core; OpenBLAS's workers,
-    /// left free to spin after each small attention call, would take a core from them.
-    /// (A process-wide setting: concurrent generations share it.)
-    public static func withSingleThreadedBLAS<T>(_ body: () throws -> T) rethrows -> T {
-        let threads = openblas_get_num_threads()
-        guard threads > 1 else { return try body() }
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(threads) }
-        return try body()
     }
 }

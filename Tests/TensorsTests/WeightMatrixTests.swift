@@ -23,14 +23,17 @@ import Testing
         }
     }
 
-    @Test(arguments: [(70, 96), (33, 40), (512, 576)], WeightFormat.allCases)
+    /// Shapes and row counts that take each way of splitting a product over the threads: one row
+    /// (matrix-vector), a few rows (split by output features), many rows (split by rows; for
+    /// 16/8-bit weights, blocks of 256 output features with a partial last one).
+    @Test(arguments: [(70, 96), (33, 40), (512, 576), (300, 64)], WeightFormat.allCases)
     func linearComputesWithTheStoredWeights(shape: (Int, Int), format: WeightFormat) {
         let (outFeatures, inFeatures) = shape
         let weight = WeightMatrix(values(outFeatures * inFeatures, seed: 1), rows: outFeatures, columns: inFeatures, format: format)
         // 8 bits need whole 32-weight blocks; otherwise the matrix keeps 16 bits.
         #expect(weight.format == (format == .int8 && inFeatures % 32 != 0 ? .bfloat16 : format))
         let bias = values(outFeatures, seed: 3)
-        for rows in [1, 3] {
+        for rows in [1, 3, 70] {
             let x = values(rows * inFeatures, seed: 2)
             let y = Kernels.linear(x, rows: rows, weight: weight, bias: bias)
             let expected = reference(x, rows: rows, weight)

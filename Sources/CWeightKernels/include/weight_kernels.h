@@ -36,10 +36,49 @@ void vlm_silu_product(float *gate, const float *up, size_t n);
 /// Whether the AVX2+FMA paths are in use (decided once, from the CPU at run time).
 int vlm_weight_kernels_use_avx2(void);
 
-/// The matrix-vector products above over all rows, split across a small pool of worker threads
-/// (one per extra core, created on first use) that spin briefly between calls and then sleep:
-/// decoding calls these hundreds of times per token, too often to wake sleeping threads each time.
+/// A task of a parallel job: `index` is the task, `thread` the team member running it
+/// (0 is the caller; below vlm_parallel_threads()), for per-thread scratch space.
+typedef void (*vlm_task)(void *context, size_t index, size_t thread);
+
+/// The team: the calling thread plus one worker per extra core, created on first use. Workers
+/// spin briefly between jobs and then sleep: decoding issues jobs hundreds of times per token,
+/// too often to wake sleeping threads each time. Starting the team sets OpenBLAS to one thread
+/// (process-wide): every product here runs single-threaded inside a team task.
+size_t vlm_parallel_threads(void);
+
+/// Runs task(context, i, thread) once for every i in [0, count) on the team, handing indices out
+/// in order as threads come free; returns when all are done. While another caller holds the
+/// team, runs them all on the calling thread.
+void vlm_parallel_for(size_t count, void *context, vlm_task task);
+
+/// The matrix-vector products above over all rows, split across the team.
 void vlm_parallel_gemv_q8(const int8_t *values, const float *scales, const float *x, float *y, size_t rows, size_t cols);
 void vlm_parallel_gemv_bf16(const uint16_t *values, const float *x, float *y, size_t rows, size_t cols);
+
+/// y = x · wᵀ (+ bias) on the team: x is rows × in, w out × in (PyTorch's nn.Linear layout),
+/// y rows × out, bias out floats or NULL. Float32 weights go to OpenBLAS as they are; 16/8-bit
+/// weights are multiplied one row at a time by the matrix-vector kernels above, or turned back
+/// into float32 in blocks of output features (in `scratch`, vlm_linear_scratch_floats(in)
+/// floats) for OpenBLAS when there are several rows.
+void vlm_linear_f32(const float *x, size_t rows, const float *w, size_t in, size_t out, const float *bias, float *y);
+void vlm_linear_bf16(const float *x, size_t rows, const uint16_t *w, size_t in, size_t out, const float *bias, float *scratch,
+                     float *y);
+void vlm_linear_q8(const float *x, size_t rows, const int8_t *w, const float *scales, size_t in, size_t out, const float *bias,
+                   float *scratch, float *y);
+size_t vlm_linear_scratch_floats(size_t in);
+
+/// Query rows per task in vlm_attention.
+#define VLM_ATTENTION_BLOCK 128
+
+/// Floats of scratch space vlm_attention needs for `count` queries over `key_count` keys.
+size_t vlm_attention_scratch_floats(size_t count, size_t key_count);
+
+/// Scaled-dot-product attention with grouped-query heads, over the team. `queries` is
+/// count × heads × head_dim; `keys` and `values` are key_count × kv_heads × head_dim (query head h
+/// reads key/value head h / (heads / kv_heads)); `out` is count × heads × head_dim. With
+/// causal_start ≥ 0, query row r sits at position causal_start + r and sees keys
+/// 0...causal_start + r; with −1 it sees all.
+void vlm_attention(const float *queries, size_t count, size_t heads, const float *keys, const float *values,
+                   size_t key_count, size_t kv_heads, size_t head_dim, long causal_start, float *scratch, float *out);
 
 #endif

@@ -127,15 +127,6 @@ public final class LlamaDecoder: Sendable {
     /// Runs `embeddings` (count × hidden, at positions `cache.count` onwards) through the
     /// decoder, appending their keys and values to `cache`; returns the logits of the last one.
     public func forward(embeddings: [Float], cache: inout KVCache) -> [Float] {
-        // One token with 16/8-bit weights: our kernels spread over the cores, OpenBLAS (only
-        // attention's small products then) stays on this thread.
-        if embeddings.count == config.hiddenSize && embedding.format != .float32 {
-            return Kernels.withSingleThreadedBLAS { run(embeddings: embeddings, cache: &cache) }
-        }
-        return run(embeddings: embeddings, cache: &cache)
-    }
-
-    private func run(embeddings: [Float], cache: inout KVCache) -> [Float] {
         let hidden = config.hiddenSize
         let count = embeddings.count / hidden
         precondition(count > 0, "nothing to run")
