@@ -19,37 +19,20 @@ public enum Kernels {
 
     /// Llama's RMSNorm over each row: `x / sqrt(mean(x²) + eps) · weight`.
     public static func rmsNorm(_ x: [Float], width: Int, weight: [Float], epsilon: Float) -> [Float] {
-        var y = x
-        let rows = x.count / width
-        y.withUnsafeMutableBufferPointer { out in
-            for row in 0..<rows {
-                let slice = out.baseAddress! + row * width
-                var sum: Float = 0
-                for i in 0..<width { sum += slice[i] * slice[i] }
-                let scale = 1 / (sum / Float(width) + epsilon).squareRoot()
-                for i in 0..<width { slice[i] = weight[i] * (slice[i] * scale) }
-            }
+        precondition(weight.count == width && x.count % width == 0)
+        return [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
+            vlm_rms_norm(x, x.count / width, width, weight, epsilon, out.baseAddress)
+            initialized = x.count
         }
-        return y
     }
 
     /// LayerNorm over each row: `(x - mean) / sqrt(var + eps) · weight + bias` (biased variance).
     public static func layerNorm(_ x: [Float], width: Int, weight: [Float], bias: [Float], epsilon: Float) -> [Float] {
-        var y = x
-        let rows = x.count / width
-        y.withUnsafeMutableBufferPointer { out in
-            for row in 0..<rows {
-                let slice = out.baseAddress! + row * width
-                var mean: Float = 0
-                for i in 0..<width { mean += slice[i] }
-                mean /= Float(width)
-                var variance: Float = 0
-                for i in 0..<width { variance += (slice[i] - mean) * (slice[i] - mean) }
-                let scale = 1 / (variance / Float(width) + epsilon).squareRoot()
-                for i in 0..<width { slice[i] = (slice[i] - mean) * scale * weight[i] + bias[i] }
-            }
+        precondition(weight.count == width && bias.count == width && x.count % width == 0)
+        return [Float](unsafeUninitializedCapacity: x.count) { out, initialized in
+            vlm_layer_norm(x, x.count / width, width, weight, bias, epsilon, out.baseAddress)
+            initialized = x.count
         }
-        return y
     }
 
     /// SiLU (x·σ(x)) of `gate`, times `up`, elementwise: Llama's MLP activation.

@@ -67,6 +67,11 @@ void vlm_linear_q8(const float *x, size_t rows, const int8_t *w, const float *sc
                    float *scratch, float *y);
 size_t vlm_linear_scratch_floats(size_t in);
 
+/// Llama's RMSNorm of each row of x (rows × width), x / sqrt(mean(x²) + epsilon) · weight, and
+/// LayerNorm, (x − mean) / sqrt(variance + epsilon) · weight + bias (biased variance), into out.
+void vlm_rms_norm(const float *x, size_t rows, size_t width, const float *weight, float epsilon, float *out);
+void vlm_layer_norm(const float *x, size_t rows, size_t width, const float *weight, const float *bias, float epsilon, float *out);
+
 /// Query rows per task in vlm_attention.
 #define VLM_ATTENTION_BLOCK 128
 
