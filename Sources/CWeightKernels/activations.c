@@ -33,11 +33,16 @@ static inline float exp_scalar(float x) {
     return p * scale.f;
 }
 
+static float exp_shifted_portable(float *x, size_t n, float shift) {
+    float total = 0;
+    for (size_t i = 0; i < n; i++) { x[i] = exp_scalar(x[i] - shift); total += x[i]; }
+    return total;
+}
+
 static void softmax_portable(float *row, size_t n) {
-    float maximum = -INFINITY, total = 0;
+    float maximum = -INFINITY;
     for (size_t i = 0; i < n; i++) maximum = fmaxf(maximum, row[i]);
-    for (size_t i = 0; i < n; i++) { row[i] = exp_scalar(row[i] - maximum); total += row[i]; }
-    float inverse = 1.0f / total;
+    float inverse = 1.0f / exp_shifted_portable(row, n, maximum);
     for (size_t i = 0; i < n; i++) row[i] *= inverse;
 }
 
@@ -97,25 +102,31 @@ static inline float horizontal(__m256 v, int maximum) {
 }
 
 __attribute__((target("avx2,fma")))
-static void softmax_avx2(float *row, size_t n) {
+static float exp_shifted_avx2(float *x, size_t n, float shift) {
     size_t full = n & ~(size_t)7, tail = n - full;
-    __m256 m = _mm256_set1_ps(-INFINITY);
-    for (size_t i = 0; i < full; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(row + i));
-    if (tail) m = _mm256_max_ps(m, load_tail(row + full, tail, -INFINITY));
-    __m256 maximum = _mm256_set1_ps(horizontal(m, 1));
+    const __m256 subtrahend = _mm256_set1_ps(shift);
     __m256 sum = _mm256_setzero_ps();
     for (size_t i = 0; i < full; i += 8) {
-        __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(row + i), maximum));
-        _mm256_storeu_ps(row + i, e);
+        __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), subtrahend));
+        _mm256_storeu_ps(x + i, e);
         sum = _mm256_add_ps(sum, e);
     }
     float total = horizontal(sum, 0);
     if (tail) {
         float lanes[8];
-        _mm256_storeu_ps(lanes, exp_avx2(_mm256_sub_ps(load_tail(row + full, tail, 0), maximum)));
-        for (size_t i = 0; i < tail; i++) { row[full + i] = lanes[i]; total += lanes[i]; }
+        _mm256_storeu_ps(lanes, exp_avx2(_mm256_sub_ps(load_tail(x + full, tail, 0), subtrahend)));
+        for (size_t i = 0; i < tail; i++) { x[full + i] = lanes[i]; total += lanes[i]; }
     }
-    float inverse = 1.0f / total;
+    return total;
+}
+
+__attribute__((target("avx2,fma")))
+static void softmax_avx2(float *row, size_t n) {
+    size_t full = n & ~(size_t)7, tail = n - full;
+    __m256 m = _mm256_set1_ps(-INFINITY);
+    for (size_t i = 0; i < full; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(row + i));
+    if (tail) m = _mm256_max_ps(m, load_tail(row + full, tail, -INFINITY));
+    float inverse = 1.0f / exp_shifted_avx2(row, n, horizontal(m, 1));
     for (size_t i = 0; i < full; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), _mm256_set1_ps(inverse)));
     for (size_t i = full; i < n; i++) row[i] *= inverse;
 }
@@ -149,6 +160,13 @@ static void silu_product_avx2(float *gate, const float *up, size_t n) {
 }
 
 #endif
+
+float vlm_exp_shifted(float *x, size_t n, float shift) {
+#ifdef VLM_X86
+    if (vlm_weight_kernels_use_avx2()) return exp_shifted_avx2(x, n, shift);
+#endif
+    return exp_shifted_portable(x, n, shift);
+}
 
 void vlm_softmax(float *row, size_t n) {
     if (n == 0) return;

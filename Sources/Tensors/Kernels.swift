@@ -76,21 +76,36 @@ public enum Kernels {
         return row.map { $0 - maximum - logSum }
     }
 
+    /// Where key/value head g of position p starts in a keys or values buffer:
+    /// p · position + g · head floats in.
+    public struct KeyValueStrides: Sendable {
+        public var position: Int
+        public var head: Int
+        public init(position: Int, head: Int) {
+            self.position = position
+            self.head = head
+        }
+    }
+
     /// Scaled-dot-product attention with grouped-query heads.
     ///
-    /// `queries` is count × heads × headDim; `keys` and `values` are keyCount × kvHeads × headDim
-    /// (query head h reads key/value head h / (heads / kvHeads)). With `causalStart`, query row r
-    /// sits at position causalStart + r and sees keys 0...causalStart + r; without, it sees all.
-    /// Returns count × heads × headDim. Each head's blocks of query rows are separate tasks on the
-    /// thread team (`vlm_attention`); a causal block
-    /// is multiplied only with the keys its last row can see, about half the work of a full
-    /// square. Softmax runs in float32 as in PyTorch.
+    /// `queries` is count × heads × headDim; `keys` and `values` hold keyCount positions of kvHeads
+    /// heads of headDim floats, laid out by `strides` (default: position-major, keyCount × kvHeads
+    /// × headDim, as a linear layer writes them); query head h reads key/value head
+    /// h / (heads / kvHeads). With `causalStart`, query row r sits at position causalStart + r and
+    /// sees keys 0...causalStart + r; without, it sees all. Returns count × heads × headDim.
+    /// Tasks on the thread team (`vlm_attention`): each head's blocks of query rows, or for a
+    /// single query, chunks of positions serving all the query heads of a key/value head. A causal
+    /// block is multiplied only with the keys its last row can see. Softmax runs in float32 as in PyTorch.
     public static func attention(queries: [Float], count: Int, heads: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                                 keyCount: Int, kvHeads: Int, headDim: Int, causalStart: Int?) -> [Float] {
+                                 keyCount: Int, kvHeads: Int, headDim: Int, strides: KeyValueStrides? = nil,
+                                 causalStart: Int?) -> [Float] {
         precondition(queries.count == count * heads * headDim && heads % kvHeads == 0 && keyCount >= count)
-        var scratch = [Float](repeating: 0, count: vlm_attention_scratch_floats(count, keyCount))
+        let strides = strides ?? KeyValueStrides(position: kvHeads * headDim, head: headDim)
+        var scratch = [Float](repeating: 0, count: vlm_attention_scratch_floats(count, heads, keyCount, kvHeads, headDim))
         return [Float](unsafeUninitializedCapacity: count * heads * headDim) { out, initialized in
-            vlm_attention(queries, count, heads, keys, values, keyCount, kvHeads, headDim, causalStart ?? -1, &scratch, out.baseAddress)
+            vlm_attention(queries, count, heads, keys, values, keyCount, kvHeads, headDim, strides.position, strides.head,
+                          causalStart ?? -1, &scratch, out.baseAddress)
             initialized = count * heads * headDim
         }
     }

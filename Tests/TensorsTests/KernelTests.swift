@@ -34,8 +34,9 @@ import Testing
         return out
     }
 
-    /// Causal (over several query blocks, after a cached past), non-causal, and single-query decode.
-    @Test(arguments: [(300, 20, true), (300, 0, false), (1, 299, true), (7, 0, true)])
+    /// Causal (over several query blocks, after a cached past), non-causal, and single-query
+    /// decode (over several chunks of positions, and within one).
+    @Test(arguments: [(300, 20, true), (300, 0, false), (1, 599, true), (1, 40, false), (7, 0, true)])
     func attentionMatchesDefinition(_ count: Int, _ past: Int, _ causal: Bool) {
         let (heads, kvHeads, headDim) = (4, 2, 8)
         let keyCount = past + count

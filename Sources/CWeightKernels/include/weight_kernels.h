@@ -24,6 +24,9 @@ void vlm_dequantize_bf16(const uint16_t *values, float *out, size_t row_begin, s
 /// values rounded half away from zero.
 void vlm_quantize_q8_row(const float *row, int8_t *values, float *scales, size_t cols);
 
+/// x[i] = e^(x[i] − shift) in place; returns their sum.
+float vlm_exp_shifted(float *x, size_t n, float shift);
+
 /// Softmax of n floats in place, the maximum subtracted first.
 void vlm_softmax(float *row, size_t n);
 
@@ -75,15 +78,16 @@ void vlm_layer_norm(const float *x, size_t rows, size_t width, const float *weig
 /// Query rows per task in vlm_attention.
 #define VLM_ATTENTION_BLOCK 128
 
-/// Floats of scratch space vlm_attention needs for `count` queries over `key_count` keys.
-size_t vlm_attention_scratch_floats(size_t count, size_t key_count);
+/// Floats of scratch space vlm_attention needs.
+size_t vlm_attention_scratch_floats(size_t count, size_t heads, size_t key_count, size_t kv_heads, size_t head_dim);
 
 /// Scaled-dot-product attention with grouped-query heads, over the team. `queries` is
-/// count × heads × head_dim; `keys` and `values` are key_count × kv_heads × head_dim (query head h
-/// reads key/value head h / (heads / kv_heads)); `out` is count × heads × head_dim. With
-/// causal_start ≥ 0, query row r sits at position causal_start + r and sees keys
-/// 0...causal_start + r; with −1 it sees all.
+/// count × heads × head_dim; `out` is count × heads × head_dim. Key and value head g of position p
+/// start at p · position_stride + g · head_stride in `keys` and `values` (head_dim floats each);
+/// query head h reads key/value head h / (heads / kv_heads). With causal_start ≥ 0, query row r
+/// sits at position causal_start + r and sees keys 0...causal_start + r; with −1 it sees all.
 void vlm_attention(const float *queries, size_t count, size_t heads, const float *keys, const float *values,
-                   size_t key_count, size_t kv_heads, size_t head_dim, long causal_start, float *scratch, float *out);
+                   size_t key_count, size_t kv_heads, size_t head_dim, size_t position_stride, size_t head_stride,
+                   long causal_start, float *scratch, float *out);
 
 #endif

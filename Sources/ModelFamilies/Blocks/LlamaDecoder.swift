@@ -3,29 +3,75 @@ import ModelFormats
 import Tensors
 
 /// Keys and values of every layer for the positions seen so far, so each new token attends to
-/// the past without recomputing it. Storage grows as positions are added (doubling), up to
-/// `capacity`, so a short prompt does not pay for the model's whole context.
+/// the past without recomputing it. Each head's positions are contiguous (kvHeads × positions ×
+/// headDim per layer): decoding reads one head's keys as one stream, where interleaved heads
+/// made the memory system fetch every head's bytes to use one head's. Storage grows as
+/// positions are added (doubling), up to `capacity`, so a short prompt does not pay for the
+/// model's whole context.
 public struct KVCache: Sendable {
-    /// Per layer: allocated positions × kvHeads × headDim.
+    /// Per layer: kvHeads × allocated × headDim.
     var keys: [[Float]]
     var values: [[Float]]
-    /// Floats per position (kvHeads × headDim).
-    let width: Int
+    let kvHeads: Int
+    let headDim: Int
+    /// Positions each head has room for.
+    private(set) var allocated = 0
     /// Positions filled.
     public internal(set) var count: Int
     public let capacity: Int
 
-    /// Makes room for `positions` in all, growing the storage geometrically.
+    init(layers: Int, kvHeads: Int, headDim: Int, capacity: Int) {
+        keys = Array(repeating: [], count: layers)
+        values = Array(repeating: [], count: layers)
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        count = 0
+        self.capacity = capacity
+    }
+
+    /// Makes room for `positions` in all, growing the storage geometrically (each head's filled
+    /// positions move to the start of its new, longer run).
     mutating func reserve(_ positions: Int) {
         precondition(positions <= capacity, "KV cache overflow")
-        let allocated = keys.first.map { $0.count / width } ?? 0
         guard positions > allocated else { return }
-        let target = min(capacity, max(positions, allocated * 2, 64)) * width
-        for layer in keys.indices {
-            keys[layer] += [Float](repeating: 0, count: target - keys[layer].count)
-            values[layer] += [Float](repeating: 0, count: target - values[layer].count)
+        let target = min(capacity, max(positions, allocated * 2, 64))
+        func grown(_ old: [Float]) -> [Float] {
+            var new = [Float](repeating: 0, count: kvHeads * target * headDim)
+            for head in 0..<kvHeads where count > 0 {
+                let source = head * allocated * headDim, destination = head * target * headDim
+                new.replaceSubrange(destination..<(destination + count * headDim), with: old[source..<(source + count * headDim)])
+            }
+            return new
         }
+        for layer in keys.indices {
+            keys[layer] = grown(keys[layer])
+            values[layer] = grown(values[layer])
+        }
+        allocated = target
     }
+
+    /// Copies `rows` positions of keys and values (each rows × kvHeads × headDim, as the
+    /// projections write them) into `layer` from position `count` on.
+    mutating func store(keys newKeys: [Float], values newValues: [Float], rows: Int, layer: Int) {
+        precondition(count + rows <= allocated && newKeys.count == rows * kvHeads * headDim && newValues.count == newKeys.count)
+        func scatter(_ source: [Float], into destination: inout [Float]) {
+            source.withUnsafeBufferPointer { source in
+                destination.withUnsafeMutableBufferPointer { destination in
+                    for head in 0..<kvHeads {
+                        for row in 0..<rows {
+                            (destination.baseAddress! + (head * allocated + count + row) * headDim)
+                                .update(from: source.baseAddress! + (row * kvHeads + head) * headDim, count: headDim)
+                        }
+                    }
+                }
+            }
+        }
+        scatter(newKeys, into: &keys[layer])
+        scatter(newValues, into: &values[layer])
+    }
+
+    /// Where position p of head g of a layer starts, in floats.
+    var strides: Kernels.KeyValueStrides { Kernels.KeyValueStrides(position: headDim, head: allocated * headDim) }
 
     /// Forgets every position from `length` on (to reuse a shared prefix).
     public mutating func truncate(to length: Int) {
@@ -108,8 +154,8 @@ public final class LlamaDecoder: Sendable {
 
     /// An empty cache for up to max_position_embeddings positions; memory is taken as it fills.
     public func makeCache() -> KVCache {
-        KVCache(keys: Array(repeating: [], count: config.numHiddenLayers), values: Array(repeating: [], count: config.numHiddenLayers),
-                width: config.numKeyValueHeads * config.headDim, count: 0, capacity: config.maxPositionEmbeddings)
+        KVCache(layers: config.numHiddenLayers, kvHeads: config.numKeyValueHeads, headDim: config.headDim,
+                capacity: config.maxPositionEmbeddings)
     }
 
     /// The input embeddings of `tokens` (tokens × hidden). Callers may overwrite rows (image
@@ -140,7 +186,7 @@ public final class LlamaDecoder: Sendable {
             let v = linear(normed, count, layer.value, layer.valueBias)
             applyRotary(&q, heads: config.numAttentionHeads, count: count, start: cache.count)
             applyRotary(&k, heads: config.numKeyValueHeads, count: count, start: cache.count)
-            store(k, v, layer: index, count: count, cache: &cache)
+            cache.store(keys: k, values: v, rows: count, layer: index)
             let attended = attention(q, layer: index, count: count, cache: cache)
             Kernels.add(&x, linear(attended, count, layer.output, layer.outputBias))
             // MLP block: x += down(silu(gate) · up) of RMSNorm(x).
@@ -179,20 +225,13 @@ public final class LlamaDecoder: Sendable {
         }
     }
 
-    private func store(_ k: [Float], _ v: [Float], layer: Int, count: Int, cache: inout KVCache) {
-        let width = config.numKeyValueHeads * config.headDim
-        let start = cache.count * width
-        cache.keys[layer].replaceSubrange(start..<(start + count * width), with: k)
-        cache.values[layer].replaceSubrange(start..<(start + count * width), with: v)
-    }
-
     /// Causal grouped-query attention of `count` new queries over all cached positions.
     private func attention(_ q: [Float], layer: Int, count: Int, cache: KVCache) -> [Float] {
         cache.keys[layer].withUnsafeBufferPointer { keys in
             cache.values[layer].withUnsafeBufferPointer { values in
                 Kernels.attention(queries: q, count: count, heads: config.numAttentionHeads, keys: keys.baseAddress!,
                                   values: values.baseAddress!, keyCount: cache.count + count, kvHeads: config.numKeyValueHeads,
-                                  headDim: config.headDim, causalStart: cache.count)
+                                  headDim: config.headDim, strides: cache.strides, causalStart: cache.count)
             }
         }
     }
