@@ -104,20 +104,22 @@ public struct WeightMatrix: Sendable {
 extension Kernels {
     /// `y = x · wᵀ (+ bias)` for any weight format, on the thread team. One row (decoding)
     /// streams 16/8-bit weights through a vectorised dot product; several rows (prefill) turn
-    /// blocks of them back into float32 and multiply those with OpenBLAS.
+    /// slabs of them (up to 16 MB) back into float32 and multiply those with OpenBLAS.
     public static func linear(_ x: [Float], rows: Int, weight: WeightMatrix, bias: [Float]? = nil) -> [Float] {
         let (inFeatures, outFeatures) = (weight.columns, weight.rows)
         if case .float32(let values) = weight.storage {
             return linear(x, rows: rows, weight: values, inFeatures: inFeatures, outFeatures: outFeatures, bias: bias)
         }
         precondition(x.count == rows * inFeatures && (bias?.count ?? outFeatures) == outFeatures)
-        var scratch = [Float](repeating: 0, count: rows == 1 ? 0 : vlm_linear_scratch_floats(inFeatures))
+        // Written by the kernels before it is read: no need to clear it.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rows == 1 ? 1 : vlm_linear_scratch_floats(inFeatures, outFeatures))
+        defer { scratch.deallocate() }
         return [Float](unsafeUninitializedCapacity: rows * outFeatures) { y, initialized in
             switch weight.storage {
             case .bfloat16(let values):
-                vlm_linear_bf16(x, rows, values, inFeatures, outFeatures, bias, &scratch, y.baseAddress)
+                vlm_linear_bf16(x, rows, values, inFeatures, outFeatures, bias, scratch, y.baseAddress)
             case .int8(let values, let scales):
-                vlm_linear_q8(x, rows, values, scales, inFeatures, outFeatures, bias, &scratch, y.baseAddress)
+                vlm_linear_q8(x, rows, values, scales, inFeatures, outFeatures, bias, scratch, y.baseAddress)
             case .float32:
                 preconditionFailure("handled above")
             }

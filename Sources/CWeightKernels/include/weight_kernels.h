@@ -61,14 +61,14 @@ void vlm_parallel_gemv_bf16(const uint16_t *values, const float *x, float *y, si
 /// y = x · wᵀ (+ bias) on the team: x is rows × in, w out × in (PyTorch's nn.Linear layout),
 /// y rows × out, bias out floats or NULL. Float32 weights go to OpenBLAS as they are; 16/8-bit
 /// weights are multiplied one row at a time by the matrix-vector kernels above, or turned back
-/// into float32 in blocks of output features (in `scratch`, vlm_linear_scratch_floats(in)
-/// floats) for OpenBLAS when there are several rows.
+/// into float32 a slab of output features at a time (in `scratch`,
+/// vlm_linear_scratch_floats(in, out) floats) for OpenBLAS when there are several rows.
 void vlm_linear_f32(const float *x, size_t rows, const float *w, size_t in, size_t out, const float *bias, float *y);
 void vlm_linear_bf16(const float *x, size_t rows, const uint16_t *w, size_t in, size_t out, const float *bias, float *scratch,
                      float *y);
 void vlm_linear_q8(const float *x, size_t rows, const int8_t *w, const float *scales, size_t in, size_t out, const float *bias,
                    float *scratch, float *y);
-size_t vlm_linear_scratch_floats(size_t in);
+size_t vlm_linear_scratch_floats(size_t in, size_t out);
 
 /// Llama's RMSNorm of each row of x (rows × width), x / sqrt(mean(x²) + epsilon) · weight, and
 /// LayerNorm, (x − mean) / sqrt(variance + epsilon) · weight + bias (biased variance), into out.
