@@ -61,16 +61,29 @@ void vlm_linear_f32(const float *x, size_t rows, const float *w, size_t in, size
     run_product(&job);
 }
 
+// 16/8-bit weights: `scales` NULL for bfloat16.
 typedef struct {
     const void *values;
-    const float *scales;  // NULL: bfloat16
+    const float *scales;
+    const float *x;
     float *out;
-    size_t in, first, features;
-} dequantize_job;
+    size_t in, first, features, parts;
+} quantized_job;
+
+// One row: the vectorised matrix-vector kernels stream the stored weights, one contiguous range
+// of output features per thread.
+static void gemv_task(void *context, size_t part, size_t thread) {
+    (void)thread;
+    const quantized_job *job = context;
+    const size_t begin = job->features * part / job->parts, end = job->features * (part + 1) / job->parts;
+    if (begin == end) return;
+    if (job->scales) vlm_gemv_q8(job->values, job->scales, job->x, job->out + begin, begin, end, job->in);
+    else vlm_gemv_bf16(job->values, job->x, job->out + begin, begin, end, job->in);
+}
 
 static void dequantize_task(void *context, size_t block, size_t thread) {
     (void)thread;
-    const dequantize_job *job = context;
+    const quantized_job *job = context;
     const size_t begin = job->first + block * FEATURE_BLOCK;
     const size_t end = begin + FEATURE_BLOCK < job->first + job->features ? begin + FEATURE_BLOCK : job->first + job->features;
     float *out = job->out + (begin - job->first) * job->in;
@@ -91,7 +104,7 @@ static void dequantized_product(const float *x, size_t rows, const void *values,
     const size_t slab = slab_features(in, out);
     for (size_t first = 0; first < out; first += slab) {
         const size_t features = first + slab < out ? slab : out - first;
-        dequantize_job dequantize = {values, scales, scratch, in, first, features};
+        quantized_job dequantize = {.values = values, .scales = scales, .out = scratch, .in = in, .first = first, .features = features};
         vlm_parallel_for((features + FEATURE_BLOCK - 1) / FEATURE_BLOCK, &dequantize, dequantize_task);
         product_job job = {.x = x, .bias = bias, .weights = scratch, .y = y, .rows = rows, .in = in, .out = out, .first = first,
                            .features = features};
@@ -99,18 +112,22 @@ static void dequantized_product(const float *x, size_t rows, const void *values,
     }
 }
 
-static void add_bias(float *y, const float *bias, size_t n) {
-    if (bias) for (size_t i = 0; i < n; i++) y[i] += bias[i];
+static void quantized_linear(const float *x, size_t rows, const void *values, const float *scales, size_t in, size_t out,
+                             const float *bias, float *scratch, float *y) {
+    if (rows > 1) { dequantized_product(x, rows, values, scales, in, out, bias, scratch, y); return; }
+    // Small products are not worth the hand-off.
+    quantized_job job = {.values = values, .scales = scales, .x = x, .out = y, .in = in, .features = out,
+                         .parts = out * in < (1u << 16) || out < 64 ? 1 : vlm_parallel_threads()};
+    vlm_parallel_for(job.parts, &job, gemv_task);
+    if (bias) for (size_t i = 0; i < out; i++) y[i] += bias[i];
 }
 
 void vlm_linear_bf16(const float *x, size_t rows, const uint16_t *w, size_t in, size_t out, const float *bias, float *scratch,
                      float *y) {
-    if (rows == 1) { vlm_parallel_gemv_bf16(w, x, y, out, in); add_bias(y, bias, out); return; }
-    dequantized_product(x, rows, w, NULL, in, out, bias, scratch, y);
+    quantized_linear(x, rows, w, NULL, in, out, bias, scratch, y);
 }
 
 void vlm_linear_q8(const float *x, size_t rows, const int8_t *w, const float *scales, size_t in, size_t out, const float *bias,
                    float *scratch, float *y) {
-    if (rows == 1) { vlm_parallel_gemv_q8(w, scales, x, y, out, in); add_bias(y, bias, out); return; }
-    dequantized_product(x, rows, w, scales, in, out, bias, scratch, y);
+    quantized_linear(x, rows, w, scales, in, out, bias, scratch, y);
 }

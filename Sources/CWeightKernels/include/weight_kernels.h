@@ -54,9 +54,6 @@ size_t vlm_parallel_threads(void);
 /// team, runs them all on the calling thread.
 void vlm_parallel_for(size_t count, void *context, vlm_task task);
 
-/// The matrix-vector products above over all rows, split across the team.
-void vlm_parallel_gemv_q8(const int8_t *values, const float *scales, const float *x, float *y, size_t rows, size_t cols);
-void vlm_parallel_gemv_bf16(const uint16_t *values, const float *x, float *y, size_t rows, size_t cols);
 
 /// y = x · wᵀ (+ bias) on the team: x is rows × in, w out × in (PyTorch's nn.Linear layout),
 /// y rows × out, bias out floats or NULL. Float32 weights go to OpenBLAS as they are; 16/8-bit
