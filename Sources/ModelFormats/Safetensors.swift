@@ -93,10 +93,19 @@ public struct TensorEntry: Sendable {
     /// only this tensor are handed back to the kernel afterwards: the copy is what the model
     /// keeps, and a checkpoint's mapped pages would otherwise double the memory a load takes.
     public func floats() throws(WeightsError) -> [Float] {
-        let count = elementCount
-        guard let base = file.base else { return [] }
-        let start = base + range.lowerBound
-        defer { file.release(range) }
+        try floats(elements: 0..<elementCount)
+    }
+
+    /// Elements `elements` (in row-major order) widened to Float32, the file's pages lying wholly
+    /// inside them handed back afterwards: a large tensor read a slice at a time never has
+    /// all of its bytes resident.
+    public func floats(elements: Range<Int>) throws(WeightsError) -> [Float] {
+        precondition(elements.lowerBound >= 0 && elements.upperBound <= elementCount)
+        let count = elements.count
+        guard let base = file.base, count > 0 else { return [] }
+        let width = dtype.size
+        let start = base + range.lowerBound + elements.lowerBound * width
+        defer { file.release((range.lowerBound + elements.lowerBound * width)..<(range.lowerBound + elements.upperBound * width)) }
         switch dtype {
         case .f32:
             return [Float](unsafeUninitializedCapacity: count) { out, initialised in

@@ -31,27 +31,51 @@ public struct WeightMatrix: Sendable {
     /// 32-weight blocks cannot take the 8-bit format and keeps 16 bits instead.
     public init(_ values: [Float], rows: Int, columns: Int, format: WeightFormat) {
         precondition(values.count == rows * columns, "a \(rows)×\(columns) matrix needs \(rows * columns) values")
+        self.init(rows: rows, columns: columns, format: format) { range in Array(values[(range.lowerBound * columns)..<(range.upperBound * columns)]) }
+    }
+
+    /// Converts the matrix a few rows at a time: `rowsOf(range)` gives those rows as row-major
+    /// float32. Only the stored format is ever whole in memory, with one slice of float32 beside
+    /// it (about 4 MB), not the whole float32 matrix (113 MB for SmolVLM's embeddings).
+    public init<E: Error>(rows: Int, columns: Int, format: WeightFormat, rowsOf: (Range<Int>) throws(E) -> [Float]) throws(E) {
         self.rows = rows
         self.columns = columns
+        let sliceRows = max(1, (1 << 20) / max(columns, 1))
+        func slices(_ body: (Range<Int>, [Float]) -> Void) throws(E) {
+            for first in stride(from: 0, to: rows, by: sliceRows) {
+                let range = first..<min(first + sliceRows, rows)
+                let values = try rowsOf(range)
+                precondition(values.count == range.count * columns, "rows \(range) need \(range.count * columns) values")
+                body(range, values)
+            }
+        }
         switch format {
         case .float32:
-            storage = .float32(values)
+            var all = [Float]()
+            all.reserveCapacity(rows * columns)
+            try slices { _, values in all += values }
+            storage = .float32(all)
         case .int8 where columns % Int(VLM_Q8_BLOCK) == 0:
-            var quantized = [Int8](repeating: 0, count: values.count)
-            var scales = [Float](repeating: 0, count: values.count / Int(VLM_Q8_BLOCK))
-            values.withUnsafeBufferPointer { source in
-                quantized.withUnsafeMutableBufferPointer { quantized in
-                    scales.withUnsafeMutableBufferPointer { scales in
-                        for row in 0..<rows {
-                            vlm_quantize_q8_row(source.baseAddress! + row * columns, quantized.baseAddress! + row * columns,
-                                                scales.baseAddress! + row * columns / Int(VLM_Q8_BLOCK), columns)
+            var quantized = [Int8](repeating: 0, count: rows * columns)
+            var scales = [Float](repeating: 0, count: rows * columns / Int(VLM_Q8_BLOCK))
+            try slices { range, values in
+                values.withUnsafeBufferPointer { source in
+                    quantized.withUnsafeMutableBufferPointer { quantized in
+                        scales.withUnsafeMutableBufferPointer { scales in
+                            for (index, row) in range.enumerated() {
+                                vlm_quantize_q8_row(source.baseAddress! + index * columns, quantized.baseAddress! + row * columns,
+                                                    scales.baseAddress! + row * columns / Int(VLM_Q8_BLOCK), columns)
+                            }
                         }
                     }
                 }
             }
             storage = .int8(values: quantized, scales: scales)
         case .bfloat16, .int8:
-            storage = .bfloat16(values.map(Self.bfloat16))
+            var halves = [UInt16]()
+            halves.reserveCapacity(rows * columns)
+            try slices { _, values in halves += values.lazy.map(Self.bfloat16) }
+            storage = .bfloat16(halves)
         }
     }
 

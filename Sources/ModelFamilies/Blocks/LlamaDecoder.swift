@@ -112,7 +112,7 @@ public final class LlamaDecoder: Sendable {
         let queryWidth = config.numAttentionHeads * config.headDim
         var loader = WeightLoader(checkpoint: checkpoint)
         func matrix(_ name: String, _ rows: Int, _ columns: Int) throws(WeightsError) -> WeightMatrix {
-            WeightMatrix(try loader.load(name, shape: [rows, columns]), rows: rows, columns: columns, format: weightFormat)
+            try loader.matrix(name, rows: rows, columns: columns, format: weightFormat)
         }
         embedding = try matrix(prefix + "embed_tokens.weight", config.vocabSize, hidden)
         var layers: [Layer] = []
@@ -243,6 +243,11 @@ struct WeightLoader {
     var used: Set<String> = []
 
     mutating func load(_ name: String, shape: [Int]) throws(WeightsError) -> [Float] {
+        try entry(name, shape: shape).floats()
+    }
+
+    /// The tensor `name`, checked to have `shape`, marked used.
+    private mutating func entry(_ name: String, shape: [Int]) throws(WeightsError) -> TensorEntry {
         guard let entry = checkpoint.tensors[name] else {
             throw WeightsError(file: "model.safetensors", tensor: name, reason: "missing from the checkpoint")
         }
@@ -250,6 +255,14 @@ struct WeightLoader {
             throw WeightsError(file: entry.fileName, tensor: name, reason: "has shape \(entry.shape), config.json implies \(shape)")
         }
         used.insert(name)
-        return try entry.floats()
+        return entry
+    }
+
+    /// A rows × columns weight matrix, converted to `format` a slice at a time.
+    mutating func matrix(_ name: String, rows: Int, columns: Int, format: WeightFormat) throws(WeightsError) -> WeightMatrix {
+        let entry = try self.entry(name, shape: [rows, columns])
+        return try WeightMatrix(rows: rows, columns: columns, format: format) { (range: Range<Int>) throws(WeightsError) in
+            try entry.floats(elements: (range.lowerBound * columns)..<(range.upperBound * columns))
+        }
     }
 }

@@ -72,7 +72,7 @@ public final class SigLIPVisionEncoder: Sendable {
         self.config = config
         var loader = WeightLoader(checkpoint: checkpoint)
         func matrix(_ name: String, _ rows: Int, _ columns: Int) throws(WeightsError) -> WeightMatrix {
-            WeightMatrix(try loader.load(name, shape: [rows, columns]), rows: rows, columns: columns, format: weightFormat)
+            try loader.matrix(name, rows: rows, columns: columns, format: weightFormat)
         }
         let (d, p, ffn) = (config.hiddenSize, config.patchSize, config.intermediateSize)
         let patches = config.patchesPerSide * config.patchesPerSide
