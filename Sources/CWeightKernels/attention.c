@@ -72,56 +72,87 @@ static void attention_task(void *context, size_t index, size_t thread) {
                 (int)key_stride, 0, target, (int)query_stride);
 }
 
-static float dot_portable(const float *a, const float *b, size_t n) {
-    float sum = 0;
-    for (size_t i = 0; i < n; i++) sum += a[i] * b[i];
-    return sum;
-}
-
-static void add_scaled_portable(float *y, float a, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
-}
-
-#ifdef VLM_X86
-__attribute__((target("avx2,fma")))
-static float dot_avx2(const float *a, const float *b, size_t n) {
-    __m256 even = _mm256_setzero_ps(), odd = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        even = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), even);
-        odd = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), odd);
+// scores[t] = scale · (query · key t), key t at keys + t · stride, for count keys.
+static void scores_portable(const float *query, const float *keys, size_t stride, size_t count, size_t head_dim, float scale,
+                            float *scores) {
+    for (size_t t = 0; t < count; t++) {
+        float sum = 0;
+        for (size_t d = 0; d < head_dim; d++) sum += query[d] * keys[t * stride + d];
+        scores[t] = scale * sum;
     }
-    for (; i + 8 <= n; i += 8) even = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), even);
-    __m256 v = _mm256_add_ps(even, odd);
-    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-    sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
-    float result = _mm_cvtss_f32(sum);
-    for (; i < n; i++) result += a[i] * b[i];
-    return result;
 }
 
+// out[d] = Σ_t weights[t] · values[t · stride + d], for count positions.
+static void weighted_sum_portable(float *out, const float *weights, const float *values, size_t stride, size_t count,
+                                  size_t head_dim) {
+    for (size_t d = 0; d < head_dim; d++) out[d] = 0;
+    for (size_t t = 0; t < count; t++)
+        for (size_t d = 0; d < head_dim; d++) out[d] += weights[t] * values[t * stride + d];
+}
+
+#ifdef VLM_X86
+// The query stays in registers (head_dim ≤ 64, a multiple of 8) and four keys are summed at once,
+// their four horizontal sums folded together by three hadd instructions.
 __attribute__((target("avx2,fma")))
-static void add_scaled_avx2(float *y, float a, const float *x, size_t n) {
-    const __m256 scale = _mm256_set1_ps(a);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(scale, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] += a * x[i];
+static void scores_avx2(const float *query, const float *keys, size_t stride, size_t count, size_t head_dim, float scale,
+                        float *scores) {
+    const size_t vectors = head_dim / 8;
+    __m256 q[8];
+    for (size_t c = 0; c < vectors; c++) q[c] = _mm256_loadu_ps(query + 8 * c);
+    size_t t = 0;
+    for (; t + 4 <= count; t += 4) {
+        const float *k = keys + t * stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t c = 0; c < vectors; c++) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(k + 8 * c), q[c], a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(k + stride + 8 * c), q[c], a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(k + 2 * stride + 8 * c), q[c], a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(k + 3 * stride + 8 * c), q[c], a3);
+        }
+        __m256 folded = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+        __m128 sums = _mm_add_ps(_mm256_castps256_ps128(folded), _mm256_extractf128_ps(folded, 1));
+        _mm_storeu_ps(scores + t, _mm_mul_ps(sums, _mm_set1_ps(scale)));
+    }
+    if (t < count) scores_portable(query, keys + t * stride, stride, count - t, head_dim, scale, scores + t);
+}
+
+// Up to 64 output floats at a time held in eight registers across all positions.
+__attribute__((target("avx2,fma")))
+static void weighted_sum_avx2(float *out, const float *weights, const float *values, size_t stride, size_t count,
+                              size_t head_dim) {
+    for (size_t column = 0; column < head_dim; column += 64) {
+        const size_t vectors = (head_dim - column < 64 ? head_dim - column : 64) / 8;
+        __m256 acc[8];
+        for (size_t c = 0; c < vectors; c++) acc[c] = _mm256_setzero_ps();
+        for (size_t t = 0; t < count; t++) {
+            const __m256 w = _mm256_broadcast_ss(weights + t);
+            const float *v = values + t * stride + column;
+            for (size_t c = 0; c < vectors; c++) acc[c] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8 * c), acc[c]);
+        }
+        for (size_t c = 0; c < vectors; c++) _mm256_storeu_ps(out + column + 8 * c, acc[c]);
+    }
 }
 #endif
 
-static float dot(const float *a, const float *b, size_t n) {
+static void scores_of(const float *query, const float *keys, size_t stride, size_t count, size_t head_dim, float scale,
+                      float *scores) {
 #ifdef VLM_X86
-    if (vlm_weight_kernels_use_avx2()) return dot_avx2(a, b, n);
+    if (vlm_weight_kernels_use_avx2() && head_dim % 8 == 0 && head_dim <= 64) {
+        scores_avx2(query, keys, stride, count, head_dim, scale, scores);
+        return;
+    }
 #endif
-    return dot_portable(a, b, n);
+    scores_portable(query, keys, stride, count, head_dim, scale, scores);
 }
 
-static void add_scaled(float *y, float a, const float *x, size_t n) {
+static void weighted_sum(float *out, const float *weights, const float *values, size_t stride, size_t count, size_t head_dim) {
 #ifdef VLM_X86
-    if (vlm_weight_kernels_use_avx2()) { add_scaled_avx2(y, a, x, n); return; }
+    if (vlm_weight_kernels_use_avx2() && head_dim % 8 == 0) {
+        weighted_sum_avx2(out, weights, values, stride, count, head_dim);
+        return;
+    }
 #endif
-    add_scaled_portable(y, a, x, n);
+    weighted_sum_portable(out, weights, values, stride, count, head_dim);
 }
 
 // A decoding task's result for one query head: [maximum score, sum of e^(score − maximum),
@@ -131,46 +162,40 @@ static size_t partial_floats(size_t head_dim) { return head_dim + 2; }
 static void decode_task(void *context, size_t index, size_t thread) {
     const attention_job *job = context;
     const size_t chunks = job->blocks, kv_head = index / chunks, chunk = index % chunks;
-    const size_t group = job->heads / job->kv_heads, head_dim = job->head_dim, key_stride = job->position_stride;
+    const size_t group = job->heads / job->kv_heads, head_dim = job->head_dim, stride = job->position_stride;
     const size_t begin = chunk * DECODE_CHUNK, end = begin + DECODE_CHUNK < job->key_count ? begin + DECODE_CHUNK : job->key_count;
-    const float *keys = job->keys + kv_head * job->head_stride, *values = job->values + kv_head * job->head_stride;
-    float *scores = job->scratch + thread * group * DECODE_CHUNK;
-    for (size_t position = begin; position < end; position++) {
-        const float *key = keys + position * key_stride;
-        for (size_t j = 0; j < group; j++)
-            scores[j * DECODE_CHUNK + position - begin] = job->scale * dot(job->queries + (kv_head * group + j) * head_dim, key, head_dim);
-    }
-    float *partials = job->scratch + vlm_parallel_threads() * group * DECODE_CHUNK;
+    const float *keys = job->keys + kv_head * job->head_stride + begin * stride;
+    const float *values = job->values + kv_head * job->head_stride + begin * stride;
+    float *scores = job->scratch + thread * DECODE_CHUNK;
+    float *partials = job->scratch + vlm_parallel_threads() * DECODE_CHUNK;
     for (size_t j = 0; j < group; j++) {
-        float *row = scores + j * DECODE_CHUNK, maximum = -INFINITY;
-        for (size_t i = 0; i < end - begin; i++) maximum = row[i] > maximum ? row[i] : maximum;
-        float *partial = partials + ((kv_head * group + j) * chunks + chunk) * partial_floats(head_dim);
+        const size_t head = kv_head * group + j;
+        scores_of(job->queries + head * head_dim, keys, stride, end - begin, head_dim, job->scale, scores);
+        float maximum = -INFINITY;
+        for (size_t i = 0; i < end - begin; i++) maximum = scores[i] > maximum ? scores[i] : maximum;
+        float *partial = partials + (head * chunks + chunk) * partial_floats(head_dim);
         partial[0] = maximum;
-        partial[1] = vlm_exp_shifted(row, end - begin, maximum);
-        float *sums = partial + 2;
-        memset(sums, 0, head_dim * sizeof(float));
-        for (size_t position = begin; position < end; position++)
-            add_scaled(sums, row[position - begin], values + position * key_stride, head_dim);
+        partial[1] = vlm_exp_shifted(scores, end - begin, maximum);
+        weighted_sum(partial + 2, scores, values, stride, end - begin, head_dim);
     }
 }
 
 static void decode(attention_job *job) {
     const size_t chunks = job->blocks, head_dim = job->head_dim;
     vlm_parallel_for(job->kv_heads * chunks, job, decode_task);
-    const float *partials = job->scratch + vlm_parallel_threads() * (job->heads / job->kv_heads) * DECODE_CHUNK;
+    const float *partials = job->scratch + vlm_parallel_threads() * DECODE_CHUNK;
+    float weights[chunks];
     for (size_t head = 0; head < job->heads; head++) {
         const float *first = partials + head * chunks * partial_floats(head_dim);
         float maximum = -INFINITY, total = 0;
         for (size_t chunk = 0; chunk < chunks; chunk++)
             maximum = first[chunk * partial_floats(head_dim)] > maximum ? first[chunk * partial_floats(head_dim)] : maximum;
-        float *out = job->out + head * head_dim;
-        memset(out, 0, head_dim * sizeof(float));
         for (size_t chunk = 0; chunk < chunks; chunk++) {
-            const float *partial = first + chunk * partial_floats(head_dim);
-            const float weight = expf(partial[0] - maximum);
-            total += weight * partial[1];
-            add_scaled(out, weight, partial + 2, head_dim);
+            weights[chunk] = expf(first[chunk * partial_floats(head_dim)] - maximum);
+            total += weights[chunk] * first[chunk * partial_floats(head_dim) + 1];
         }
+        float *out = job->out + head * head_dim;
+        weighted_sum(out, weights, first + 2, partial_floats(head_dim), chunks, head_dim);
         for (size_t d = 0; d < head_dim; d++) out[d] /= total;
     }
 }
@@ -178,7 +203,7 @@ static void decode(attention_job *job) {
 size_t vlm_attention_scratch_floats(size_t count, size_t heads, size_t key_count, size_t kv_heads, size_t head_dim) {
     if (count == 1) {
         const size_t chunks = (key_count + DECODE_CHUNK - 1) / DECODE_CHUNK;
-        return vlm_parallel_threads() * (heads / kv_heads) * DECODE_CHUNK + heads * chunks * partial_floats(head_dim);
+        return vlm_parallel_threads() * DECODE_CHUNK + heads * chunks * partial_floats(head_dim);
     }
     const size_t rows = count < VLM_ATTENTION_BLOCK ? count : VLM_ATTENTION_BLOCK;
     return vlm_parallel_threads() * rows * key_count;
