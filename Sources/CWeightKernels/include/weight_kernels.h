@@ -30,10 +30,11 @@ float vlm_exp_shifted(float *x, size_t n, float shift);
 /// Softmax of n floats in place, the maximum subtracted first.
 void vlm_softmax(float *row, size_t n);
 
-/// GELU with the tanh approximation (`gelu_pytorch_tanh`), in place.
+/// GELU with the tanh approximation (`gelu_pytorch_tanh`), in place; long arrays are split into
+/// chunks over the thread team (below).
 void vlm_gelu_tanh(float *x, size_t n);
 
-/// gate[i] = SiLU(gate[i]) * up[i]: Llama's MLP activation, in place.
+/// gate[i] = SiLU(gate[i]) * up[i]: Llama's MLP activation, in place, chunked like vlm_gelu_tanh.
 void vlm_silu_product(float *gate, const float *up, size_t n);
 
 /// Whether the AVX2+FMA paths are in use (decided once, from the CPU at run time).
@@ -53,7 +54,6 @@ size_t vlm_parallel_threads(void);
 /// in order as threads come free; returns when all are done. While another caller holds the
 /// team, runs them all on the calling thread.
 void vlm_parallel_for(size_t count, void *context, vlm_task task);
-
 
 /// y = x · wᵀ (+ bias) on the team: x is rows × in, w out × in (PyTorch's nn.Linear layout),
 /// y rows × out, bias out floats or NULL. Float32 weights go to OpenBLAS as they are; 16/8-bit
