@@ -56,6 +56,8 @@ static void attention_task(void *context, size_t index, size_t thread) {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)seen, (int)head_dim, job->scale, key, (int)key_stride, query, 1, 0,
                     scores, 1);
         vlm_softmax(scores, seen);
+        // As in linear.c: gemv with beta = 0 may still read the uninitialised target.
+        memset(target, 0, head_dim * sizeof(float));
         cblas_sgemv(CblasRowMajor, CblasTrans, (int)seen, (int)head_dim, 1, value, (int)key_stride, scores, 1, 0, target, 1);
         return;
     }
@@ -213,6 +215,12 @@ void vlm_attention(const float *queries, size_t count, size_t heads, const float
                    size_t key_count, size_t kv_heads, size_t head_dim, size_t position_stride, size_t head_stride,
                    long causal_start, float *scratch, float *out) {
     if (count == 0 || heads == 0) return;
+    // A single causal query at causal_start sees keys 0...causal_start, like row 0 of a block.
+    if (count == 1 && causal_start >= 0 && (size_t)causal_start + 1 < key_count) key_count = (size_t)causal_start + 1;
+    if (key_count == 0) {
+        memset(out, 0, count * heads * head_dim * sizeof(float));
+        return;
+    }
     attention_job job = {
         .queries = queries, .keys = keys, .values = values, .out = out, .scratch = scratch,
         .count = count, .heads = heads, .kv_heads = kv_heads, .head_dim = head_dim, .key_count = key_count,

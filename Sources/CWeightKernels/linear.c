@@ -35,6 +35,9 @@ static void multiply(const product_job *job, size_t row_begin, size_t row_end, s
         beta = 1;
     }
     const float *x = job->x + row_begin * job->in, *w = job->weights + begin * job->in;
+    // beta = 0 must ignore y's old contents, but some OpenBLAS versions' gemv scale y by beta
+    // (NaN · 0 = NaN), and y comes uninitialised: clear the one row.
+    if (rows == 1 && beta == 0) memset(y, 0, features * sizeof(float));
     if (rows == 1) cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)features, (int)job->in, 1, w, (int)job->in, x, 1, beta, y, 1);
     else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)features, (int)job->in, 1, x, (int)job->in, w,
                      (int)job->in, beta, y, (int)job->out);
@@ -114,6 +117,7 @@ static void dequantized_product(const float *x, size_t rows, const void *values,
 
 static void quantized_linear(const float *x, size_t rows, const void *values, const float *scales, size_t in, size_t out,
                              const float *bias, float *scratch, float *y) {
+    if (rows == 0) return;
     if (rows > 1) { dequantized_product(x, rows, values, scales, in, out, bias, scratch, y); return; }
     // Small products are not worth the hand-off.
     quantized_job job = {.values = values, .scales = scales, .x = x, .out = y, .in = in, .features = out,

@@ -33,6 +33,7 @@ import Testing
         // 8 bits need whole 32-weight blocks; otherwise the matrix keeps 16 bits.
         #expect(weight.format == (format == .int8 && inFeatures % 32 != 0 ? .bfloat16 : format))
         let bias = values(outFeatures, seed: 3)
+        #expect(Kernels.linear([], rows: 0, weight: weight, bias: bias).isEmpty)
         for rows in [1, 3, 70] {
             let x = values(rows * inFeatures, seed: 2)
             let y = Kernels.linear(x, rows: rows, weight: weight, bias: bias)
