@@ -29,7 +29,8 @@ enum { DECODE_CHUNK = 256 };
 typedef struct {
     const float *queries, *keys, *values;
     float *out, *scratch;
-    size_t count, heads, kv_heads, head_dim, key_count, blocks, scratch_per_thread;
+    // Several queries: blocks of VLM_ATTENTION_BLOCK query rows. One query: chunks of DECODE_CHUNK positions.
+    size_t count, heads, kv_heads, head_dim, key_count, blocks, chunks, scratch_per_thread;
     // Floats between consecutive positions, and between consecutive heads, in keys and values.
     size_t position_stride, head_stride;
     long causal_start;
@@ -52,15 +53,6 @@ static void attention_task(void *context, size_t index, size_t thread) {
     const float *key = job->keys + (head / group) * job->head_stride, *value = job->values + (head / group) * job->head_stride;
     float *target = job->out + first * query_stride + head * head_dim;
     float *scores = job->scratch + thread * job->scratch_per_thread;
-    if (rows == 1) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)seen, (int)head_dim, job->scale, key, (int)key_stride, query, 1, 0,
-                    scores, 1);
-        vlm_softmax(scores, seen);
-        // As in linear.c: gemv with beta = 0 may still read the uninitialised target.
-        memset(target, 0, head_dim * sizeof(float));
-        cblas_sgemv(CblasRowMajor, CblasTrans, (int)seen, (int)head_dim, 1, value, (int)key_stride, scores, 1, 0, target, 1);
-        return;
-    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)seen, (int)head_dim, job->scale, query,
                 (int)query_stride, key, (int)key_stride, 0, scores, (int)seen);
     for (size_t row = 0; row < rows; row++) {
@@ -163,7 +155,7 @@ static size_t partial_floats(size_t head_dim) { return head_dim + 2; }
 
 static void decode_task(void *context, size_t index, size_t thread) {
     const attention_job *job = context;
-    const size_t chunks = job->blocks, kv_head = index / chunks, chunk = index % chunks;
+    const size_t chunks = job->chunks, kv_head = index / chunks, chunk = index % chunks;
     const size_t group = job->heads / job->kv_heads, head_dim = job->head_dim, stride = job->position_stride;
     const size_t begin = chunk * DECODE_CHUNK, end = begin + DECODE_CHUNK < job->key_count ? begin + DECODE_CHUNK : job->key_count;
     const float *keys = job->keys + kv_head * job->head_stride + begin * stride;
@@ -182,22 +174,21 @@ static void decode_task(void *context, size_t index, size_t thread) {
     }
 }
 
-static void decode(attention_job *job) {
-    const size_t chunks = job->blocks, head_dim = job->head_dim;
-    vlm_parallel_for(job->kv_heads * chunks, job, decode_task);
+static void decode(const attention_job *job) {
+    const size_t chunks = job->chunks, head_dim = job->head_dim, stride = partial_floats(head_dim);
+    vlm_parallel_for(job->kv_heads * chunks, (void *)job, decode_task);
     const float *partials = job->scratch + vlm_parallel_threads() * DECODE_CHUNK;
     float weights[chunks];
     for (size_t head = 0; head < job->heads; head++) {
-        const float *first = partials + head * chunks * partial_floats(head_dim);
+        const float *first = partials + head * chunks * stride;
         float maximum = -INFINITY, total = 0;
-        for (size_t chunk = 0; chunk < chunks; chunk++)
-            maximum = first[chunk * partial_floats(head_dim)] > maximum ? first[chunk * partial_floats(head_dim)] : maximum;
+        for (size_t chunk = 0; chunk < chunks; chunk++) maximum = first[chunk * stride] > maximum ? first[chunk * stride] : maximum;
         for (size_t chunk = 0; chunk < chunks; chunk++) {
-            weights[chunk] = expf(first[chunk * partial_floats(head_dim)] - maximum);
-            total += weights[chunk] * first[chunk * partial_floats(head_dim) + 1];
+            weights[chunk] = expf(first[chunk * stride] - maximum);
+            total += weights[chunk] * first[chunk * stride + 1];
         }
         float *out = job->out + head * head_dim;
-        weighted_sum(out, weights, first + 2, partial_floats(head_dim), chunks, head_dim);
+        weighted_sum(out, weights, first + 2, stride, chunks, head_dim);
         for (size_t d = 0; d < head_dim; d++) out[d] /= total;
     }
 }
@@ -226,12 +217,12 @@ void vlm_attention(const float *queries, size_t count, size_t heads, const float
         .count = count, .heads = heads, .kv_heads = kv_heads, .head_dim = head_dim, .key_count = key_count,
         .position_stride = position_stride, .head_stride = head_stride,
         .blocks = (count + VLM_ATTENTION_BLOCK - 1) / VLM_ATTENTION_BLOCK,
+        .chunks = (key_count + DECODE_CHUNK - 1) / DECODE_CHUNK,
         .scratch_per_thread = (count < VLM_ATTENTION_BLOCK ? count : VLM_ATTENTION_BLOCK) * key_count,
         .causal_start = causal_start, .scale = 1.0f / sqrtf((float)head_dim),
     };
     if (count == 1) {
-        // A single query sees every key (causal or not); `blocks` counts chunks of positions.
-        job.blocks = (key_count + DECODE_CHUNK - 1) / DECODE_CHUNK;
+        // The single query sees every one of key_count keys (capped above when causal).
         decode(&job);
         return;
     }

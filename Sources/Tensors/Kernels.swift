@@ -102,10 +102,12 @@ public enum Kernels {
                                  causalStart: Int?) -> [Float] {
         precondition(queries.count == count * heads * headDim && heads % kvHeads == 0 && keyCount >= count)
         let strides = strides ?? KeyValueStrides(position: kvHeads * headDim, head: headDim)
-        var scratch = [Float](repeating: 0, count: vlm_attention_scratch_floats(count, heads, keyCount, kvHeads, headDim))
+        // Written by the kernel before it is read: no need to clear it.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vlm_attention_scratch_floats(count, heads, keyCount, kvHeads, headDim))
+        defer { scratch.deallocate() }
         return [Float](unsafeUninitializedCapacity: count * heads * headDim) { out, initialized in
             vlm_attention(queries, count, heads, keys, values, keyCount, kvHeads, headDim, strides.position, strides.head,
-                          causalStart ?? -1, &scratch, out.baseAddress)
+                          causalStart ?? -1, scratch, out.baseAddress)
             initialized = count * heads * headDim
         }
     }
