@@ -1,4 +1,5 @@
-// Scaled-dot-product attention with grouped-query heads, spread over the thread team.
+// Scaled-dot-product attention with grouped-query heads, spread over the thread team, over float32
+// or half-precision keys and values (the 16-bit KV cache).
 //
 // Several queries (a prompt, a vision frame): each task is one head over one block of query rows,
 // whose scores and weighted sum are single-threaded OpenBLAS calls. Per-head products are too
@@ -28,6 +29,8 @@ enum { DECODE_CHUNK = 256 };
 
 typedef struct {
     const float *queries, *keys, *values;
+    // Half-precision keys and values instead (single query only), widened a chunk at a time.
+    const uint16_t *half_keys, *half_values;
     float *out, *scratch;
     // Several queries: blocks of VLM_ATTENTION_BLOCK query rows. One query: chunks of DECODE_CHUNK positions.
     size_t count, heads, kv_heads, head_dim, key_count, blocks, chunks, scratch_per_thread;
@@ -153,15 +156,42 @@ static void weighted_sum(float *out, const float *weights, const float *values, 
 // head_dim weighted sums of values].
 static size_t partial_floats(size_t head_dim) { return head_dim + 2; }
 
+// Floats of per-thread scratch for decoding: the scores of a chunk, and with half-precision keys
+// and values, the chunk's keys and values widened to float32.
+static size_t decode_scratch_per_thread(size_t head_dim, int half) {
+    return DECODE_CHUNK + (half ? 2 * DECODE_CHUNK * head_dim : 0);
+}
+
+// Positions begin..<end of one key/value head, `stride` floats apart, widened to float32 into
+// `out` (end − begin rows of head_dim floats).
+static void widen(const uint16_t *head, size_t stride, size_t begin, size_t end, size_t head_dim, float *out) {
+    if (stride == head_dim) {
+        vlm_half_to_float(head + begin * stride, out, (end - begin) * head_dim);
+        return;
+    }
+    for (size_t position = begin; position < end; position++)
+        vlm_half_to_float(head + position * stride, out + (position - begin) * head_dim, head_dim);
+}
+
 static void decode_task(void *context, size_t index, size_t thread) {
     const attention_job *job = context;
     const size_t chunks = job->chunks, kv_head = index / chunks, chunk = index % chunks;
-    const size_t group = job->heads / job->kv_heads, head_dim = job->head_dim, stride = job->position_stride;
+    const size_t group = job->heads / job->kv_heads, head_dim = job->head_dim;
     const size_t begin = chunk * DECODE_CHUNK, end = begin + DECODE_CHUNK < job->key_count ? begin + DECODE_CHUNK : job->key_count;
-    const float *keys = job->keys + kv_head * job->head_stride + begin * stride;
-    const float *values = job->values + kv_head * job->head_stride + begin * stride;
-    float *scores = job->scratch + thread * DECODE_CHUNK;
-    float *partials = job->scratch + vlm_parallel_threads() * DECODE_CHUNK;
+    float *scores = job->scratch + thread * decode_scratch_per_thread(head_dim, job->half_keys != NULL);
+    const float *keys, *values;
+    size_t stride = job->position_stride;
+    if (job->half_keys) {
+        // Half the bytes come from memory; the widened chunk (2 × 64 KB) stays in the core's cache.
+        float *wide_keys = scores + DECODE_CHUNK, *wide_values = wide_keys + DECODE_CHUNK * head_dim;
+        widen(job->half_keys + kv_head * job->head_stride, stride, begin, end, head_dim, wide_keys);
+        widen(job->half_values + kv_head * job->head_stride, stride, begin, end, head_dim, wide_values);
+        keys = wide_keys, values = wide_values, stride = head_dim;
+    } else {
+        keys = job->keys + kv_head * job->head_stride + begin * stride;
+        values = job->values + kv_head * job->head_stride + begin * stride;
+    }
+    float *partials = job->scratch + vlm_parallel_threads() * decode_scratch_per_thread(head_dim, job->half_keys != NULL);
     for (size_t j = 0; j < group; j++) {
         const size_t head = kv_head * group + j;
         scores_of(job->queries + head * head_dim, keys, stride, end - begin, head_dim, job->scale, scores);
@@ -177,7 +207,7 @@ static void decode_task(void *context, size_t index, size_t thread) {
 static void decode(const attention_job *job) {
     const size_t chunks = job->chunks, head_dim = job->head_dim, stride = partial_floats(head_dim);
     vlm_parallel_for(job->kv_heads * chunks, (void *)job, decode_task);
-    const float *partials = job->scratch + vlm_parallel_threads() * DECODE_CHUNK;
+    const float *partials = job->scratch + vlm_parallel_threads() * decode_scratch_per_thread(head_dim, job->half_keys != NULL);
     float weights[chunks];
     for (size_t head = 0; head < job->heads; head++) {
         const float *first = partials + head * chunks * stride;
@@ -193,38 +223,78 @@ static void decode(const attention_job *job) {
     }
 }
 
-size_t vlm_attention_scratch_floats(size_t count, size_t heads, size_t key_count, size_t kv_heads, size_t head_dim) {
+size_t vlm_attention_scratch_floats(size_t count, size_t heads, size_t key_count, size_t kv_heads, size_t head_dim, int half) {
     if (count == 1) {
         const size_t chunks = (key_count + DECODE_CHUNK - 1) / DECODE_CHUNK;
-        return vlm_parallel_threads() * DECODE_CHUNK + heads * chunks * partial_floats(head_dim);
+        return vlm_parallel_threads() * decode_scratch_per_thread(head_dim, half) + heads * chunks * partial_floats(head_dim);
     }
     const size_t rows = count < VLM_ATTENTION_BLOCK ? count : VLM_ATTENTION_BLOCK;
-    return vlm_parallel_threads() * rows * key_count;
+    return vlm_parallel_threads() * rows * key_count + (half ? 2 * kv_heads * key_count * head_dim : 0);
+}
+
+// Runs a job whose pointers are set: decoding for one query, blocks of query rows otherwise.
+static void run(attention_job *job, long causal_start) {
+    const size_t count = job->count, key_count = job->key_count;
+    if (key_count == 0) {
+        memset(job->out, 0, count * job->heads * job->head_dim * sizeof(float));
+        return;
+    }
+    job->blocks = (count + VLM_ATTENTION_BLOCK - 1) / VLM_ATTENTION_BLOCK;
+    job->chunks = (key_count + DECODE_CHUNK - 1) / DECODE_CHUNK;
+    job->scratch_per_thread = (count < VLM_ATTENTION_BLOCK ? count : VLM_ATTENTION_BLOCK) * key_count;
+    job->causal_start = causal_start;
+    job->scale = 1.0f / sqrtf((float)job->head_dim);
+    if (count == 1) {
+        // The single query sees every one of key_count keys (capped by the caller when causal).
+        decode(job);
+        return;
+    }
+    vlm_parallel_for(job->blocks * job->heads, job, attention_task);
+}
+
+// A single causal query at causal_start sees keys 0...causal_start, like row 0 of a block.
+static size_t visible_keys(size_t count, size_t key_count, long causal_start) {
+    if (count == 1 && causal_start >= 0 && (size_t)causal_start + 1 < key_count) return (size_t)causal_start + 1;
+    return key_count;
 }
 
 void vlm_attention(const float *queries, size_t count, size_t heads, const float *keys, const float *values,
                    size_t key_count, size_t kv_heads, size_t head_dim, size_t position_stride, size_t head_stride,
                    long causal_start, float *scratch, float *out) {
     if (count == 0 || heads == 0) return;
-    // A single causal query at causal_start sees keys 0...causal_start, like row 0 of a block.
-    if (count == 1 && causal_start >= 0 && (size_t)causal_start + 1 < key_count) key_count = (size_t)causal_start + 1;
-    if (key_count == 0) {
-        memset(out, 0, count * heads * head_dim * sizeof(float));
-        return;
-    }
     attention_job job = {
         .queries = queries, .keys = keys, .values = values, .out = out, .scratch = scratch,
-        .count = count, .heads = heads, .kv_heads = kv_heads, .head_dim = head_dim, .key_count = key_count,
+        .count = count, .heads = heads, .kv_heads = kv_heads, .head_dim = head_dim,
+        .key_count = visible_keys(count, key_count, causal_start),
         .position_stride = position_stride, .head_stride = head_stride,
-        .blocks = (count + VLM_ATTENTION_BLOCK - 1) / VLM_ATTENTION_BLOCK,
-        .chunks = (key_count + DECODE_CHUNK - 1) / DECODE_CHUNK,
-        .scratch_per_thread = (count < VLM_ATTENTION_BLOCK ? count : VLM_ATTENTION_BLOCK) * key_count,
-        .causal_start = causal_start, .scale = 1.0f / sqrtf((float)head_dim),
+    };
+    run(&job, causal_start);
+}
+
+void vlm_attention_half(const float *queries, size_t count, size_t heads, const uint16_t *keys, const uint16_t *values,
+                        size_t key_count, size_t kv_heads, size_t head_dim, size_t position_stride, size_t head_stride,
+                        long causal_start, float *scratch, float *out) {
+    if (count == 0 || heads == 0) return;
+    key_count = visible_keys(count, key_count, causal_start);
+    attention_job job = {
+        .queries = queries, .out = out, .scratch = scratch, .count = count, .heads = heads, .kv_heads = kv_heads,
+        .head_dim = head_dim, .key_count = key_count,
     };
     if (count == 1) {
-        // The single query sees every one of key_count keys (capped above when causal).
-        decode(&job);
-        return;
+        job.half_keys = keys, job.half_values = values;
+        job.position_stride = position_stride, job.head_stride = head_stride;
+    } else {
+        // Several queries: every visible key and value widened once (head-major, contiguous) at
+        // the end of the scratch space, then the float32 path, which reads them many times.
+        const size_t rows = count < VLM_ATTENTION_BLOCK ? count : VLM_ATTENTION_BLOCK;
+        float *wide_keys = scratch + vlm_parallel_threads() * rows * key_count;
+        float *wide_values = wide_keys + kv_heads * key_count * head_dim;
+        for (size_t head = 0; head < kv_heads; head++) {
+            widen(keys + head * head_stride, position_stride, 0, key_count, head_dim, wide_keys + head * key_count * head_dim);
+            widen(values + head * head_stride, position_stride, 0, key_count, head_dim, wide_values + head * key_count * head_dim);
+        }
+        job.keys = wide_keys, job.values = wide_values;
+        job.position_stride = head_dim, job.head_stride = key_count * head_dim;
     }
-    vlm_parallel_for(job.blocks * heads, &job, attention_task);
+    run(&job, causal_start);
 }

@@ -100,7 +100,7 @@ static void gemv_bf16_avx2(const uint16_t *values, const float *x, float *y, siz
 
 static int detect_avx2(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
 
 #endif
@@ -159,4 +159,79 @@ void vlm_quantize_q8_row(const float *row, int8_t *values, float *scales, size_t
         scales[b] = scale;
         for (size_t i = 0; i < VLM_Q8_BLOCK; i++) values[b * VLM_Q8_BLOCK + i] = (int8_t)roundf(row[b * VLM_Q8_BLOCK + i] * inverse);
     }
+}
+
+// Half precision. The portable conversions work on the bits; with F16C the CPU converts eight at
+// a time, with the same rounding (to nearest, ties to even).
+static uint16_t float_to_half_portable(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    const uint32_t sign = (bits >> 16) & 0x8000u, magnitude = bits & 0x7fffffffu;
+    if (magnitude > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);                  // NaN stays NaN (quiet)
+    if (magnitude >= 0x47800000u) return (uint16_t)(sign | 0x7c00u);                 // ≥ 65536: infinity
+    if (magnitude < 0x38800000u) {
+        // Below half's smallest normal (2^-14): adding 0.5 lines the half subnormal's unit (2^-24)
+        // up with float's last mantissa bit, so the float addition rounds exactly as half would.
+        float shifted;
+        memcpy(&shifted, &magnitude, sizeof shifted);
+        shifted += 0.5f;
+        uint32_t rounded;
+        memcpy(&rounded, &shifted, sizeof rounded);
+        return (uint16_t)(sign | (rounded - 0x3f000000u));
+    }
+    // Normal: rebias the exponent (127 → 15) and round the 13 dropped mantissa bits to nearest
+    // even; a carry out of the mantissa moves into the exponent, up to infinity, as it should.
+    const uint32_t odd = (magnitude >> 13) & 1u;
+    return (uint16_t)(sign | ((magnitude - 0x38000000u + 0xfffu + odd) >> 13));
+}
+
+static float half_to_float_portable(uint16_t half) {
+    const uint32_t sign = (uint32_t)(half & 0x8000u) << 16, exponent = (half >> 10) & 0x1fu, mantissa = half & 0x3ffu;
+    uint32_t bits;
+    if (exponent == 0x1f) {
+        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    } else {
+        const float subnormal = (float)mantissa * 0x1p-24f;  // exact: 10 bits times a power of two
+        memcpy(&bits, &subnormal, sizeof bits);
+        bits |= sign;
+    }
+    float value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+#ifdef VLM_X86
+__attribute__((target("avx2,f16c")))
+static size_t float_to_half_f16c(const float *source, uint16_t *destination, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8)
+        _mm_storeu_si128((__m128i *)(destination + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(source + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    return i;
+}
+
+__attribute__((target("avx2,f16c")))
+static size_t half_to_float_f16c(const uint16_t *source, float *destination, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(destination + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(source + i))));
+    return i;
+}
+#endif
+
+void vlm_float_to_half(const float *source, uint16_t *destination, size_t count) {
+    size_t i = 0;
+#ifdef VLM_X86
+    if (vlm_weight_kernels_use_avx2()) i = float_to_half_f16c(source, destination, count);
+#endif
+    for (; i < count; i++) destination[i] = float_to_half_portable(source[i]);
+}
+
+void vlm_half_to_float(const uint16_t *source, float *destination, size_t count) {
+    size_t i = 0;
+#ifdef VLM_X86
+    if (vlm_weight_kernels_use_avx2()) i = half_to_float_f16c(source, destination, count);
+#endif
+    for (; i < count; i++) destination[i] = half_to_float_portable(source[i]);
 }

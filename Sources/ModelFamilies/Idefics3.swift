@@ -334,12 +334,14 @@ public final class Idefics3Model: CausalLanguageModel {
     public let vision: SigLIPVisionEncoder
     public let connector: PixelShuffleConnector
     public let decoder: LlamaDecoder
+    public let cacheFormat: KVCacheFormat
 
     /// Loads config.json and the weights of a model folder (Idefics3 and SmolVLM layouts alike:
     /// `model.vision_model.*`, `model.connector.*`, `model.text_model.*`, `lm_head.weight`).
     /// `weightFormat` is how the language model's matrices are held; the vision tower's are
-    /// float32 with float32 and bfloat16 otherwise.
-    public init(folder: URL, weightFormat: WeightFormat = .float32) throws {
+    /// float32 with float32 and bfloat16 otherwise. `cacheFormat` is how its KV caches hold keys and values.
+    public init(folder: URL, weightFormat: WeightFormat = .float32, cacheFormat: KVCacheFormat = .float32) throws {
+        self.cacheFormat = cacheFormat
         let directory = try ModelDirectory(folder)
         config = try Idefics3Config.load(from: directory)
         let checkpoint = try SafetensorsCheckpoint(folder: folder)
@@ -358,7 +360,7 @@ public final class Idefics3Model: CausalLanguageModel {
 
     public var vocabularySize: Int { config.text.vocabSize }
     public var contextLength: Int { config.text.maxPositionEmbeddings }
-    public func makeCache() -> KVCache { decoder.makeCache() }
+    public func makeCache() -> KVCache { decoder.makeCache(format: cacheFormat) }
 
     public func logits(after tokens: [Int], cache: inout KVCache) -> [Float] {
         decoder.forward(embeddings: decoder.embed(tokens), cache: &cache)

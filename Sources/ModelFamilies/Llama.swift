@@ -85,6 +85,7 @@ public protocol CausalLanguageModel: Sendable {
     var vocabularySize: Int { get }
     /// The most positions a cache can hold (max_position_embeddings).
     var contextLength: Int { get }
+    /// An empty cache, in the format the model was loaded with.
     func makeCache() -> KVCache
     /// Appends `tokens` to the sequence in `cache`; returns the logits after the last one.
     func logits(after tokens: [Int], cache: inout KVCache) -> [Float]
@@ -93,10 +94,12 @@ public protocol CausalLanguageModel: Sendable {
 /// `LlamaForCausalLM`: a Llama decoder with weights named `model.*` and `lm_head.weight`.
 public final class LlamaForCausalLM: CausalLanguageModel {
     public let decoder: LlamaDecoder
+    public let cacheFormat: KVCacheFormat
 
     /// Loads `config.json` and the safetensors weights of `folder`; every tensor must be used.
-    /// `weightFormat` is how the matrices are held in memory.
-    public init(folder: URL, weightFormat: WeightFormat = .float32) throws {
+    /// `weightFormat` is how the matrices are held in memory, `cacheFormat` how its caches hold keys and values.
+    public init(folder: URL, weightFormat: WeightFormat = .float32, cacheFormat: KVCacheFormat = .float32) throws {
+        self.cacheFormat = cacheFormat
         let directory = try ModelDirectory(folder)
         let config = try LlamaConfig.load(from: directory)
         let checkpoint = try SafetensorsCheckpoint(folder: folder)
@@ -108,7 +111,7 @@ public final class LlamaForCausalLM: CausalLanguageModel {
 
     public var vocabularySize: Int { decoder.config.vocabSize }
     public var contextLength: Int { decoder.config.maxPositionEmbeddings }
-    public func makeCache() -> KVCache { decoder.makeCache() }
+    public func makeCache() -> KVCache { decoder.makeCache(format: cacheFormat) }
 
     public func logits(after tokens: [Int], cache: inout KVCache) -> [Float] {
         decoder.forward(embeddings: decoder.embed(tokens), cache: &cache)

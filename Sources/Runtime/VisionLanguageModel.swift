@@ -70,12 +70,13 @@ public final class VisionLanguageModel: Sendable {
     public let processorConfig: Idefics3ProcessorConfig
     public let chatTemplate: ChatTemplate
 
-    /// Loads a model folder. `weightFormat` trades exactness for speed and memory in the
-    /// language model (see `WeightFormat`); float32 computes as transformers does.
-    public init(folder: URL, weightFormat: WeightFormat = .float32) throws {
+    /// Loads a model folder. `weightFormat` and `cacheFormat` trade exactness for speed and
+    /// memory in the language model (see `WeightFormat`, `KVCacheFormat`); float32 computes as
+    /// transformers does.
+    public init(folder: URL, weightFormat: WeightFormat = .float32, cacheFormat: KVCacheFormat = .float32) throws {
         let directory = try ModelDirectory(folder)
         self.folder = folder
-        model = try Idefics3Model(folder: folder, weightFormat: weightFormat)
+        model = try Idefics3Model(folder: folder, weightFormat: weightFormat, cacheFormat: cacheFormat)
         let tokenizerFile = folder.appendingPathComponent("tokenizer.json")
         guard FileManager.default.fileExists(atPath: tokenizerFile.path) else {
             throw RuntimeError("\(folder.path): no tokenizer.json")

@@ -100,15 +100,51 @@ public enum Kernels {
     public static func attention(queries: [Float], count: Int, heads: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                                  keyCount: Int, kvHeads: Int, headDim: Int, strides: KeyValueStrides? = nil,
                                  causalStart: Int?) -> [Float] {
+        attention(queries: queries, count: count, heads: heads, keyCount: keyCount, kvHeads: kvHeads, headDim: headDim,
+                  half: false) { scratch, out in
+            let strides = strides ?? KeyValueStrides(position: kvHeads * headDim, head: headDim)
+            vlm_attention(queries, count, heads, keys, values, keyCount, kvHeads, headDim, strides.position, strides.head,
+                          causalStart ?? -1, scratch, out)
+        }
+    }
+
+    /// The same over keys and values stored in IEEE half precision (`toHalf`), laid out by
+    /// `strides`; the arithmetic is float32.
+    public static func attention(queries: [Float], count: Int, heads: Int, halfKeys keys: UnsafePointer<UInt16>,
+                                 halfValues values: UnsafePointer<UInt16>, keyCount: Int, kvHeads: Int, headDim: Int,
+                                 strides: KeyValueStrides, causalStart: Int?) -> [Float] {
+        attention(queries: queries, count: count, heads: heads, keyCount: keyCount, kvHeads: kvHeads, headDim: headDim,
+                  half: true) { scratch, out in
+            vlm_attention_half(queries, count, heads, keys, values, keyCount, kvHeads, headDim, strides.position, strides.head,
+                               causalStart ?? -1, scratch, out)
+        }
+    }
+
+    /// Checks the shapes, lends `kernel` its scratch space and fills the result it writes.
+    private static func attention(queries: [Float], count: Int, heads: Int, keyCount: Int, kvHeads: Int, headDim: Int, half: Bool,
+                                  kernel: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
         precondition(queries.count == count * heads * headDim && heads % kvHeads == 0 && keyCount >= count)
-        let strides = strides ?? KeyValueStrides(position: kvHeads * headDim, head: headDim)
         // Written by the kernel before it is read: no need to clear it.
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vlm_attention_scratch_floats(count, heads, keyCount, kvHeads, headDim))
+        let scratch = UnsafeMutablePointer<Float>.allocate(
+            capacity: vlm_attention_scratch_floats(count, heads, keyCount, kvHeads, headDim, half ? 1 : 0))
         defer { scratch.deallocate() }
         return [Float](unsafeUninitializedCapacity: count * heads * headDim) { out, initialized in
-            vlm_attention(queries, count, heads, keys, values, keyCount, kvHeads, headDim, strides.position, strides.head,
-                          causalStart ?? -1, scratch, out.baseAddress)
+            kernel(scratch, out.baseAddress!)
             initialized = count * heads * headDim
+        }
+    }
+
+    /// IEEE half precision (binary16) bit patterns of `source`, rounded to nearest even.
+    public static func toHalf(_ source: UnsafeBufferPointer<Float>, into destination: UnsafeMutablePointer<UInt16>) {
+        guard let base = source.baseAddress else { return }
+        vlm_float_to_half(base, destination, source.count)
+    }
+
+    /// Floats from IEEE half precision bit patterns.
+    public static func fromHalf(_ source: [UInt16]) -> [Float] {
+        [Float](unsafeUninitializedCapacity: source.count) { out, initialized in
+            if let base = out.baseAddress { vlm_half_to_float(source, base, source.count) }
+            initialized = source.count
         }
     }
 }

@@ -24,7 +24,7 @@ struct Ask: AsyncParsableCommand {
     func run() async throws {
         let folder = try await conversation.modelFolder()
         let started = Date()
-        let model = try VisionLanguageModel(folder: folder, weightFormat: conversation.weights.weights)
+        let model = try conversation.weights.loadModel(folder)
         let loaded = Date()
         let (messages, images) = try conversation.conversation()
         let prompt = try model.prepare(messages: messages, images: images, imageSplitting: conversation.detail.imageSplitting,
@@ -66,7 +66,8 @@ struct Ask: AsyncParsableCommand {
         }
         if verbose {
             let frames = prompt.pixelValues?.shape.first ?? 0
-            let line = String(format: "decode+preprocess %.2f s; vision %.2f s (%d frames, %.3f s/frame); prefill %d tokens %.2f s (%.0f tok/s); %d tokens at %.1f tok/s; %@\n",
+            let line = String(format: "weights %@, KV cache %@; decode+preprocess %.2f s; vision %.2f s (%d frames, %.3f s/frame); prefill %d tokens %.2f s (%.0f tok/s); %d tokens at %.1f tok/s; %@\n",
+                              conversation.weights.weights.rawValue, conversation.weights.cache.rawValue,
                               timings["preprocess_seconds"]!, report.visionSeconds, frames, frames > 0 ? report.visionSeconds / Double(frames) : 0,
                               report.promptTokens, report.prefillSeconds, Double(report.promptTokens) / max(report.prefillSeconds, 1e-9),
                               report.completionTokens, report.decodeTokensPerSecond, report.finish.rawValue)
@@ -86,7 +87,7 @@ struct Prompt: AsyncParsableCommand {
     var ids = false
 
     func run() async throws {
-        let model = try VisionLanguageModel(folder: try await conversation.modelFolder(), weightFormat: conversation.weights.weights)
+        let model = try conversation.weights.loadModel(try await conversation.modelFolder())
         let (messages, images) = try conversation.conversation()
         let prompt = try model.prepare(messages: messages, images: images, imageSplitting: conversation.detail.imageSplitting,
                                        maxTiles: conversation.detail.maxTiles)

@@ -68,7 +68,7 @@ struct Caption: AsyncParsableCommand {
              + (mine.count > todo.count ? ", \(mine.count - todo.count) already in \(output)" : "") + ", \(todo.count) to caption")
         guard !todo.isEmpty else { return }
 
-        let vlm = try VisionLanguageModel(folder: try await model.folder(), weightFormat: weights.weights)
+        let vlm = try weights.loadModel(try await model.folder())
         let parameters = sampling.parameters()
         let decoding = DecodingOptions(maxPixels: maxPixels)
         let progress = BatchProgress(total: todo.count, line: .standardError)

@@ -28,7 +28,7 @@ struct Chat: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let session = ChatSession(model: try VisionLanguageModel(folder: try await model.folder(), weightFormat: weights.weights), systemPrompt: system,
+        let session = ChatSession(model: try weights.loadModel(try await model.folder()), systemPrompt: system,
                                   imageSplitting: detail.imageSplitting, maxTiles: detail.maxTiles)
         let parameters = sampling.parameters()
         var pending: [Image] = []

@@ -37,7 +37,7 @@ struct Generate: AsyncParsableCommand {
     func run() async throws {
         let folder = try await chooseModel(model).folder
         let started = Date()
-        let language = try LlamaForCausalLM(folder: folder, weightFormat: weights.weights)
+        let language = try LlamaForCausalLM(folder: folder, weightFormat: weights.weights, cacheFormat: weights.cache)
         let tokenizer = try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json"))
         let special = try SpecialTokens.load(from: folder, tokenizer: tokenizer)
         let text = try file.map(readTextFile) ?? prompt ?? ""

@@ -94,7 +94,7 @@ struct Serve: AsyncParsableCommand {
         do { try options.validate() } catch { throw ValidationError("\(error)") }
 
         let logger = Logger(label: "vqa-serve") { StreamLogHandler.standardError(label: $0) }
-        let server = try ChatCompletionServer(model: try VisionLanguageModel(folder: folder, weightFormat: weights.weights), options: options, logger: logger)
+        let server = try ChatCompletionServer(model: try weights.loadModel(folder), options: options, logger: logger)
         try await server.run()
         logger.info("stopped")
     }

@@ -50,6 +50,49 @@ import Testing
         #expect(zip(ours, expected).map { abs($0 - $1) }.max()! < 1e-5)
     }
 
+    /// Half precision: exact values, ties to even, subnormals, overflow, and back.
+    @Test func halfPrecisionConversions() {
+        let cases: [(Float, UInt16)] = [
+            (1, 0x3c00), (-2, 0xc000), (0, 0), (-0.0, 0x8000), (65504, 0x7bff), (65520, 0x7c00), (1e6, 0x7c00),
+            (-.infinity, 0xfc00), (1 + 0x1p-11, 0x3c00), (1 + 3 * 0x1p-11, 0x3c02), (1 + 0x1p-11 + 0x1p-20, 0x3c01),
+            (0x1p-24, 0x0001), (0x1p-25, 0), (0x1.8p-25, 0x0001), (0x1p-14, 0x0400), (0x1.ff8p-15, 0x03ff), (0x1.ffcp-15, 0x0400), (0.1, 0x2e66),
+        ]
+        // Nine of each so that both the eight-wide and the one-at-a-time paths run.
+        let source = cases.flatMap { Array(repeating: $0.0, count: 9) }
+        var half = [UInt16](repeating: 0, count: source.count)
+        source.withUnsafeBufferPointer { Kernels.toHalf($0, into: &half) }
+        #expect(half == cases.flatMap { Array(repeating: $0.1, count: 9) })
+        let back = Kernels.fromHalf(half)
+        #expect(back[0] == 1 && back[9 * 4] == 65504 && back[9 * 11] == 0x1p-24 && back[9 * 17] == 0.0999755859375)
+        var nan = [UInt16](repeating: 0, count: 1)
+        [Float.nan].withUnsafeBufferPointer { Kernels.toHalf($0, into: &nan) }
+        #expect(Kernels.fromHalf(nan)[0].isNaN)
+    }
+
+    /// Attention over half-precision keys and values equals float32 attention over the same
+    /// values widened, laid out head-major with room to spare as the KV cache holds them: a
+    /// decoded token over several chunks, and a causal block of queries after a past.
+    @Test(arguments: [(1, 599), (9, 40)])
+    func halfAttentionMatchesWidenedFloat(_ count: Int, _ past: Int) {
+        let (heads, kvHeads, headDim, allocated) = (6, 2, 16, past + count + 5)
+        let keyCount = past + count
+        let q = values(count * heads * headDim, seed: 7)
+        var k = [UInt16](repeating: 0, count: kvHeads * allocated * headDim), v = k
+        values(k.count, seed: 8).withUnsafeBufferPointer { Kernels.toHalf($0, into: &k) }
+        values(v.count, seed: 9).withUnsafeBufferPointer { Kernels.toHalf($0, into: &v) }
+        let strides = Kernels.KeyValueStrides(position: headDim, head: allocated * headDim)
+        let half = k.withUnsafeBufferPointer { k in
+            v.withUnsafeBufferPointer { v in
+                Kernels.attention(queries: q, count: count, heads: heads, halfKeys: k.baseAddress!, halfValues: v.baseAddress!,
+                                  keyCount: keyCount, kvHeads: kvHeads, headDim: headDim, strides: strides, causalStart: past)
+            }
+        }
+        let (wideKeys, wideValues) = (Kernels.fromHalf(k), Kernels.fromHalf(v))
+        let wide = Kernels.attention(queries: q, count: count, heads: heads, keys: wideKeys, values: wideValues, keyCount: keyCount,
+                                     kvHeads: kvHeads, headDim: headDim, strides: strides, causalStart: past)
+        #expect(zip(half, wide).map { abs($0 - $1) }.max()! < 1e-6)
+    }
+
     @Test func normsAndActivations() {
         let x: [Float] = [1, -2, 3, 0.5]
         let rms = Kernels.rmsNorm(x, width: 4, weight: [1, 2, 1, 1], epsilon: 1e-5)

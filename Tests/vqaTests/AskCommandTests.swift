@@ -33,6 +33,19 @@ import TestSupport
         #expect(object["text"] is String && (object["timings"] as? [String: Double])?["vision_seconds"] != nil)
     }
 
+    /// `--kv-cache f16` keeps past keys and values in half precision: on this fixture the greedy
+    /// tokens stay transformers' float32 ones; a format it does not know is refused by name.
+    @Test func halfPrecisionCache() throws {
+        let result = try VQAProcess.run(["--model", model, "--kv-cache", "f16", "--json", "--max-tokens", "20", "--verbose",
+                                         "Tests/Fixtures/processor/images/landscape-chart.png", "What is in this chart?"])
+        #expect(result.status == 0 && result.stderr.contains("weights f32, KV cache f16;"), "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let tokens = try #require(object["tokens"] as? [[String: Any]])
+        #expect(tokens.compactMap { $0["id"] as? Int } == (try expected("one image").greedy))
+        let refused = try VQAProcess.run(["--model", model, "--kv-cache", "f8", "Tests/Fixtures/processor/images/landscape-chart.png", "?"])
+        #expect(refused.status != 0 && refused.stderr.contains("--kv-cache") && refused.stderr.contains("f8"))
+    }
+
     /// The streamed answer is the decoded greedy continuation.
     @Test func streamsTheAnswer() throws {
         let result = try VQAProcess.run(["--model", model, "--max-tokens", "20", "--no-image-splitting",
@@ -41,7 +54,7 @@ import TestSupport
         let decoded = try VQAProcess.run(["tokenize", "--model", model, "--decode", "--skip-special"]
                                          + (try expected("splitting off").greedy).map(String.init))
         #expect(result.stdout == decoded.stdout)
-        #expect(result.stderr.contains("vision") && result.stderr.contains("prefill 18 tokens"))
+        #expect(result.stderr.contains("weights f32, KV cache f32;") && result.stderr.contains("prefill 18 tokens"))
     }
 
     /// `--messages`: two turns, an image given by a path relative to the file; `prompt --ids`

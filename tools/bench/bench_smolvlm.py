@@ -8,7 +8,8 @@ about Assets/chart.png (640×480 → 12 tiles + a global view = 13 frames of 512
 32 new tokens, float32, 2 threads. Reported: vision encoder time per frame, prefill tokens/s,
 decode tokens/s, peak resident memory of the whole process. With --weights f32,bf16,q8, vqa
 also runs with its language model held in each of those formats, and the greedy tokens of each
-are compared with float32's. With --llamacpp DIR (made by tools/bench/setup_llamacpp.py),
+are compared with the first's; a format written WEIGHTS/f16 (bf16/f16, say) also keeps the KV
+cache in half precision (`--kv-cache f16`). With --llamacpp DIR (made by tools/bench/setup_llamacpp.py),
 llama.cpp's llama-mtmd-cli answers too, its text model in f16 and in Q8_0, its projector in f16.
 Time to first token is preprocess + vision + prefill (model loading excluded) for every runtime,
 total adds the decode steps. Run from the repository root after `swift build -c release`, on an
@@ -106,7 +107,8 @@ def probe(tmp):
 
 
 def workload_sizes(folder):
-    """FLOPs of one vision-encoder frame and bytes of text-model weights, from the checkpoint."""
+    """FLOPs of one vision-encoder frame, the text model's weights, and the KV cache's values per
+    position (keys and values of every layer), from the checkpoint."""
     import json
     config = json.loads((folder / "config.json").read_text())
     v = config["vision_config"]
@@ -117,7 +119,10 @@ def workload_sizes(folder):
     with safe_open(str(folder / "model.safetensors"), "np") as f:
         text_parameters = sum(f.get_slice(k).get_shape()[0] * (f.get_slice(k).get_shape()[1] if len(f.get_slice(k).get_shape()) > 1 else 1)
                               for k in f.keys() if k.startswith(("model.text_model.", "lm_head.")))
-    return frame_flops, text_parameters
+    t = config["text_config"]
+    head_dim = t.get("head_dim") or t["hidden_size"] // t["num_attention_heads"]
+    cache_values_per_position = 2 * t["num_hidden_layers"] * t["num_key_value_heads"] * head_dim
+    return frame_flops, text_parameters, cache_values_per_position
 
 
 def main():
@@ -125,7 +130,8 @@ def main():
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--runs", type=int, default=3, help="repetitions, alternating runtimes; medians are reported")
     parser.add_argument("--vqa", type=Path, default=ROOT / ".build" / "release" / "vqa")
-    parser.add_argument("--weights", default="f32", help="comma-separated vqa weight formats to run (f32, bf16, q8)")
+    parser.add_argument("--weights", default="f32",
+                        help="comma-separated vqa weight formats to run (f32, bf16, q8), each optionally /f16 for a half-precision KV cache")
     parser.add_argument("--llamacpp", type=Path, help="also run llama.cpp, set up in this folder by setup_llamacpp.py")
     args = parser.parse_args()
     formats = args.weights.split(",")
@@ -148,9 +154,10 @@ def main():
             result["peak"] = result.pop("peak_mb")
             return result
 
-        def vqa_once(weights):
+        def vqa_once(spec):
+            weights, _, cache = spec.partition("/")
             run = subprocess.run(["/usr/bin/time", "-f", "peak_kb %M", str(args.vqa), "--model", str(folder), "--verbose",
-                                  "--weights", weights, "--json", "--ignore-eos", "--max-tokens", str(args.steps + 1),
+                                  "--weights", weights, "--kv-cache", cache or "f32", "--json", "--ignore-eos", "--max-tokens", str(args.steps + 1),
                                   str(IMAGE), QUESTION], check=True, capture_output=True, text=True)
             line = run.stderr
             m = re.search(r"decode\+preprocess ([\d.]+) s; vision ([\d.]+) s \((\d+) frames.*prefill (\d+) tokens ([\d.]+) s.*at ([\d.]+) tok/s", line)
@@ -200,17 +207,21 @@ def main():
                 same = next((i for i, (a, b) in enumerate(zip(run["tokens"], base)) if a != b), len(base))
                 print(f"| {weights} | {run['prompt_tokens'] / run['prefill']:.0f} tok/s | {run['decode_rate']:.1f} tok/s | "
                       f"{run['decode_rate'] / t['decode_rate']:.2f}× | {run['peak']:.0f} MB | first {same} of {len(base)} |")
-        frame_flops, text_parameters = workload_sizes(folder)
+        frame_flops, text_parameters, cache_values = workload_sizes(folder)
         bytes_per_weight = {"f32": 4, "bf16": 2, "q8": 36 / 32}  # q8: 32 int8 weights and a float32 scale per block
+        context = s["prompt_tokens"] + args.steps / 2  # positions a decoded token attends to, on average
         print(f"\nAgainst this machine's limits (probe.c, 2 threads: OpenBLAS sgemm {limits['sgemm_gflops']:.0f} GFLOP/s, "
-              f"memory reads {limits['read_gbps']:.1f} GB/s); one frame is {frame_flops / 1e9:.0f} GFLOP, the text model "
-              f"{text_parameters / 1e6:.0f} M weights read once per decoded token:\n")
-        print("| vqa weights | vision GFLOP/s | of sgemm peak | decode weight reads | of read bandwidth |")
+              f"memory reads {limits['read_gbps']:.1f} GB/s); one frame is {frame_flops / 1e9:.0f} GFLOP; each decoded token "
+              f"reads the text model's {text_parameters / 1e6:.0f} M weights and the KV cache's {cache_values * context / 1e6:.1f} M "
+              f"values ({context:.0f} positions on average):\n")
+        print("| vqa weights | vision GFLOP/s | of sgemm peak | decode reads (weights + KV cache) | of read bandwidth |")
         print("|---|---|---|---|---|")
-        for weights, run in runs.items():
+        for spec, run in runs.items():
+            weights, _, cache = spec.partition("/")
             gflops = frame_flops * run["frames"] / run["vision"] / 1e9
-            gbps = text_parameters * bytes_per_weight[weights] * run["decode_rate"] / 1e9
-            print(f"| {weights} | {gflops:.0f} | {gflops / limits['sgemm_gflops']:.0%} | {gbps:.1f} GB/s | {gbps / limits['read_gbps']:.0%} |")
+            token_bytes = text_parameters * bytes_per_weight[weights] + cache_values * context * (2 if cache == "f16" else 4)
+            gbps = token_bytes * run["decode_rate"] / 1e9
+            print(f"| {spec} | {gflops:.0f} | {gflops / limits['sgemm_gflops']:.0%} | {gbps:.1f} GB/s | {gbps / limits['read_gbps']:.0%} |")
 
 
 if __name__ == "__main__":

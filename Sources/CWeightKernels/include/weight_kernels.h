@@ -37,7 +37,12 @@ void vlm_gelu_tanh(float *x, size_t n);
 /// gate[i] = SiLU(gate[i]) * up[i]: Llama's MLP activation, in place, chunked like vlm_gelu_tanh.
 void vlm_silu_product(float *gate, const float *up, size_t n);
 
-/// Whether the AVX2+FMA paths are in use (decided once, from the CPU at run time).
+/// IEEE 754 half precision (float16) from float32, rounded to nearest even (overflow to infinity),
+/// and back: the 16-bit KV cache's storage.
+void vlm_float_to_half(const float *source, uint16_t *destination, size_t count);
+void vlm_half_to_float(const uint16_t *source, float *destination, size_t count);
+
+/// Whether the AVX2, FMA and F16C paths are in use (decided once, from the CPU at run time).
 int vlm_weight_kernels_use_avx2(void);
 
 /// A task of a parallel job: `index` is the task, `thread` the team member running it
@@ -75,8 +80,8 @@ void vlm_layer_norm(const float *x, size_t rows, size_t width, const float *weig
 /// Query rows per task in vlm_attention.
 #define VLM_ATTENTION_BLOCK 128
 
-/// Floats of scratch space vlm_attention needs.
-size_t vlm_attention_scratch_floats(size_t count, size_t heads, size_t key_count, size_t kv_heads, size_t head_dim);
+/// Floats of scratch space vlm_attention (half = 0) or vlm_attention_half (half = 1) needs.
+size_t vlm_attention_scratch_floats(size_t count, size_t heads, size_t key_count, size_t kv_heads, size_t head_dim, int half);
 
 /// Scaled-dot-product attention with grouped-query heads, over the team. `queries` is
 /// count × heads × head_dim; `out` is count × heads × head_dim. Key and value head g of position p
@@ -86,5 +91,12 @@ size_t vlm_attention_scratch_floats(size_t count, size_t heads, size_t key_count
 void vlm_attention(const float *queries, size_t count, size_t heads, const float *keys, const float *values,
                    size_t key_count, size_t kv_heads, size_t head_dim, size_t position_stride, size_t head_stride,
                    long causal_start, float *scratch, float *out);
+
+/// The same with keys and values in half precision (vlm_float_to_half), computed in float32:
+/// a single query widens each chunk of positions as it reads it; several queries widen the keys
+/// they can see once, into the scratch space, and take the float32 path.
+void vlm_attention_half(const float *queries, size_t count, size_t heads, const uint16_t *keys, const uint16_t *values,
+                        size_t key_count, size_t kv_heads, size_t head_dim, size_t position_stride, size_t head_stride,
+                        long causal_start, float *scratch, float *out);
 
 #endif

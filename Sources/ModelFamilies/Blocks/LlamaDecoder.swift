@@ -2,6 +2,13 @@ import Foundation
 import ModelFormats
 import Tensors
 
+/// How a KV cache holds keys and values: float32 (exact, the default) or IEEE half precision
+/// (half the memory and half the bytes read per decoded token; llama.cpp's default).
+public enum KVCacheFormat: String, Sendable, CaseIterable {
+    case float32 = "f32"
+    case float16 = "f16"
+}
+
 /// Keys and values of every layer for the positions seen so far, so each new token attends to
 /// the past without recomputing it. Each head's positions are contiguous (kvHeads × positions ×
 /// headDim per layer): decoding reads one head's keys as one stream, where interleaved heads
@@ -9,9 +16,12 @@ import Tensors
 /// positions are added (doubling), up to `capacity`, so a short prompt does not pay for the
 /// model's whole context.
 public struct KVCache: Sendable {
-    /// Per layer: kvHeads × allocated × headDim.
+    public let format: KVCacheFormat
+    /// Per layer: kvHeads × allocated × headDim, in the arrays of `format` (the others stay empty).
     var keys: [[Float]]
     var values: [[Float]]
+    var halfKeys: [[UInt16]]
+    var halfValues: [[UInt16]]
     let kvHeads: Int
     let headDim: Int
     /// Positions each head has room for.
@@ -20,9 +30,13 @@ public struct KVCache: Sendable {
     public internal(set) var count: Int
     public let capacity: Int
 
-    init(layers: Int, kvHeads: Int, headDim: Int, capacity: Int) {
-        keys = Array(repeating: [], count: layers)
-        values = Array(repeating: [], count: layers)
+    init(layers: Int, kvHeads: Int, headDim: Int, capacity: Int, format: KVCacheFormat) {
+        self.format = format
+        let perLayer = format == .float32 ? layers : 0, halfPerLayer = format == .float16 ? layers : 0
+        keys = Array(repeating: [], count: perLayer)
+        values = Array(repeating: [], count: perLayer)
+        halfKeys = Array(repeating: [], count: halfPerLayer)
+        halfValues = Array(repeating: [], count: halfPerLayer)
         self.kvHeads = kvHeads
         self.headDim = headDim
         count = 0
@@ -35,42 +49,57 @@ public struct KVCache: Sendable {
         precondition(positions <= capacity, "KV cache overflow")
         guard positions > allocated else { return }
         let target = min(capacity, max(positions, allocated * 2, 64))
-        func grown(_ old: [Float]) -> [Float] {
-            var new = [Float](repeating: 0, count: kvHeads * target * headDim)
-            for head in 0..<kvHeads where count > 0 {
-                let source = head * allocated * headDim, destination = head * target * headDim
-                new.replaceSubrange(destination..<(destination + count * headDim), with: old[source..<(source + count * headDim)])
+        let (heads, headDim, count, allocated) = (kvHeads, headDim, count, allocated)
+        func grow<Element: Numeric>(_ layers: inout [[Element]]) {
+            for layer in layers.indices {
+                var new = [Element](repeating: 0, count: heads * target * headDim)
+                for head in 0..<heads where count > 0 {
+                    let source = head * allocated * headDim, destination = head * target * headDim
+                    new.replaceSubrange(destination..<(destination + count * headDim),
+                                        with: layers[layer][source..<(source + count * headDim)])
+                }
+                layers[layer] = new
             }
-            return new
         }
-        for layer in keys.indices {
-            keys[layer] = grown(keys[layer])
-            values[layer] = grown(values[layer])
-        }
-        allocated = target
+        grow(&keys)
+        grow(&values)
+        grow(&halfKeys)
+        grow(&halfValues)
+        self.allocated = target
     }
 
     /// Copies `rows` positions of keys and values (each rows × kvHeads × headDim, as the
-    /// projections write them) into `layer` from position `count` on.
+    /// projections write them) into `layer` from position `count` on, rounded to half
+    /// precision in a float16 cache.
     mutating func store(keys newKeys: [Float], values newValues: [Float], rows: Int, layer: Int) {
         precondition(count + rows <= allocated && newKeys.count == rows * kvHeads * headDim && newValues.count == newKeys.count)
-        func scatter(_ source: [Float], into destination: inout [Float]) {
+        let (heads, headDim, count, allocated) = (kvHeads, headDim, count, allocated)
+        func scatter<Element>(_ source: [Float], into destination: inout [Element],
+                              copy: (UnsafeBufferPointer<Float>, UnsafeMutablePointer<Element>) -> Void) {
             source.withUnsafeBufferPointer { source in
                 destination.withUnsafeMutableBufferPointer { destination in
-                    for head in 0..<kvHeads {
+                    for head in 0..<heads {
                         for row in 0..<rows {
-                            (destination.baseAddress! + (head * allocated + count + row) * headDim)
-                                .update(from: source.baseAddress! + (row * kvHeads + head) * headDim, count: headDim)
+                            let from = source.baseAddress! + (row * heads + head) * headDim
+                            copy(UnsafeBufferPointer(start: from, count: headDim),
+                                 destination.baseAddress! + (head * allocated + count + row) * headDim)
                         }
                     }
                 }
             }
         }
-        scatter(newKeys, into: &keys[layer])
-        scatter(newValues, into: &values[layer])
+        switch format {
+        case .float32:
+            let copy = { (from: UnsafeBufferPointer<Float>, to: UnsafeMutablePointer<Float>) in to.update(from: from.baseAddress!, count: from.count) }
+            scatter(newKeys, into: &keys[layer], copy: copy)
+            scatter(newValues, into: &values[layer], copy: copy)
+        case .float16:
+            scatter(newKeys, into: &halfKeys[layer], copy: Kernels.toHalf)
+            scatter(newValues, into: &halfValues[layer], copy: Kernels.toHalf)
+        }
     }
 
-    /// Where position p of head g of a layer starts, in floats.
+    /// Where position p of head g of a layer starts, in elements.
     var strides: Kernels.KeyValueStrides { Kernels.KeyValueStrides(position: headDim, head: allocated * headDim) }
 
     /// Forgets every position from `length` on (to reuse a shared prefix).
@@ -153,9 +182,9 @@ public final class LlamaDecoder: Sendable {
     }
 
     /// An empty cache for up to max_position_embeddings positions; memory is taken as it fills.
-    public func makeCache() -> KVCache {
+    public func makeCache(format: KVCacheFormat = .float32) -> KVCache {
         KVCache(layers: config.numHiddenLayers, kvHeads: config.numKeyValueHeads, headDim: config.headDim,
-                capacity: config.maxPositionEmbeddings)
+                capacity: config.maxPositionEmbeddings, format: format)
     }
 
     /// The input embeddings of `tokens` (tokens × hidden). Callers may overwrite rows (image
@@ -227,11 +256,23 @@ public final class LlamaDecoder: Sendable {
 
     /// Causal grouped-query attention of `count` new queries over all cached positions.
     private func attention(_ q: [Float], layer: Int, count: Int, cache: KVCache) -> [Float] {
-        cache.keys[layer].withUnsafeBufferPointer { keys in
-            cache.values[layer].withUnsafeBufferPointer { values in
-                Kernels.attention(queries: q, count: count, heads: config.numAttentionHeads, keys: keys.baseAddress!,
-                                  values: values.baseAddress!, keyCount: cache.count + count, kvHeads: config.numKeyValueHeads,
-                                  headDim: config.headDim, strides: cache.strides, causalStart: cache.count)
+        let (heads, kvHeads, headDim) = (config.numAttentionHeads, config.numKeyValueHeads, config.headDim)
+        switch cache.format {
+        case .float32:
+            return cache.keys[layer].withUnsafeBufferPointer { keys in
+                cache.values[layer].withUnsafeBufferPointer { values in
+                    Kernels.attention(queries: q, count: count, heads: heads, keys: keys.baseAddress!, values: values.baseAddress!,
+                                      keyCount: cache.count + count, kvHeads: kvHeads, headDim: headDim, strides: cache.strides,
+                                      causalStart: cache.count)
+                }
+            }
+        case .float16:
+            return cache.halfKeys[layer].withUnsafeBufferPointer { keys in
+                cache.halfValues[layer].withUnsafeBufferPointer { values in
+                    Kernels.attention(queries: q, count: count, heads: heads, halfKeys: keys.baseAddress!,
+                                      halfValues: values.baseAddress!, keyCount: cache.count + count, kvHeads: kvHeads,
+                                      headDim: headDim, strides: cache.strides, causalStart: cache.count)
+                }
             }
         }
     }
