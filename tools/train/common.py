@@ -126,33 +126,46 @@ def prompt_text(processor, question):
     return processor.apply_chat_template(messages, add_generation_prompt=True)
 
 
-def encode_examples(processor, examples, with_answers=True):
-    """input_ids (right-padded), attention_mask, labels (-100 except on the answer and its
-    <end_of_utterance>) and pixel_values [B, 1, 3, 256, 256]."""
+def encode_examples(processor, examples, with_answers=True, answer_weight="sqrt"):
+    """input_ids (right-padded), attention_mask, pixel_values [B, 1, 3, 256, 256] and, with answers,
+    labels (-100 except on the answers and their <end_of_utterance>) and weights (per token).
+
+    An example with several turns (generate.example(..., questions=k)) becomes a conversation about
+    its image, rendered as SmolVLM's chat template renders one: the first question after the image,
+    then "\nUser: Q<end_of_utterance>\nAssistant:" before each further answer. Each answer's tokens
+    share its weight: 1/sqrt(length) ("sqrt": a long HTML page counts more than one word without
+    drowning it) or 1/length ("mean": every answer counts the same)."""
     tokenizer = processor.tokenizer
     eou = tokenizer.convert_tokens_to_ids("<end_of_utterance>")
     pad = tokenizer.pad_token_id
     prompts = [prompt_text(processor, ex["question"]) for ex in examples]
     enc = processor(text=prompts, images=[[ex["image"]] for ex in examples], return_tensors=None)
     pixel_values = torch.as_tensor(enc["pixel_values"]).float()
-    rows, labels = [], []
+    rows, labels, weights = [], [], []
     for ids, ex in zip(enc["input_ids"], examples):
-        ids = list(ids)
+        ids, row_labels, row_weights = list(ids), [-100] * len(ids), [0.0] * len(ids)
         if with_answers:
-            answer = tokenizer(" " + ex["answer"], add_special_tokens=False)["input_ids"] + [eou]
-            labels.append([-100] * len(ids) + answer)
-            ids = ids + answer
+            for turn, (question, answer, _) in enumerate(ex.get("turns") or [(ex["question"], ex["answer"], ex["qtype"])]):
+                if turn > 0:
+                    asked = tokenizer(f"\nUser: {question}<end_of_utterance>\nAssistant:", add_special_tokens=False)["input_ids"]
+                    ids, row_labels, row_weights = ids + asked, row_labels + [-100] * len(asked), row_weights + [0.0] * len(asked)
+                answered = tokenizer(" " + answer, add_special_tokens=False)["input_ids"] + [eou]
+                weight = 1 / (len(answered) ** 0.5 if answer_weight == "sqrt" else len(answered))
+                ids, row_labels, row_weights = ids + answered, row_labels + answered, row_weights + [weight] * len(answered)
         rows.append(ids)
+        labels.append(row_labels)
+        weights.append(row_weights)
     width = max(len(r) for r in rows)
     input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
     attention = torch.zeros((len(rows), width), dtype=torch.long)
     label_t = torch.full((len(rows), width), -100, dtype=torch.long)
+    weight_t = torch.zeros((len(rows), width))
     for i, r in enumerate(rows):
         input_ids[i, :len(r)] = torch.tensor(r)
         attention[i, :len(r)] = 1
-        if with_answers:
-            label_t[i, :len(r)] = torch.tensor(labels[i])
-    return dict(input_ids=input_ids, attention_mask=attention, labels=label_t, pixel_values=pixel_values)
+        label_t[i, :len(r)] = torch.tensor(labels[i])
+        weight_t[i, :len(r)] = torch.tensor(weights[i])
+    return dict(input_ids=input_ids, attention_mask=attention, labels=label_t, weights=weight_t, pixel_values=pixel_values)
 
 
 def normalise_answer(text):

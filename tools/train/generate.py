@@ -129,8 +129,16 @@ def choose(rng, items, k):
     return rng.sample(items, k)
 
 
-def qa(rng, templates, **kw):
-    return rng.choice(templates).format(**kw)
+def ask_questions(rng, options, count, ask):
+    """Up to `count` (question, answer, qtype) about one image, of distinct types: the first drawn
+    from the weighted `options` exactly as a one-question example draws it, the next ones from
+    the types not yet asked. `ask(qtype)` writes one."""
+    options, turns = list(options), []
+    while options and len(turns) < count:
+        qtype = rng.choices([o[0] for o in options], [o[1] for o in options])[0]
+        turns.append(ask(qtype))
+        options = [o for o in options if o[0] != qtype]
+    return turns
 
 
 # ----------------------------------------------------------------------------------------------
@@ -304,7 +312,7 @@ def describe(info):
     return f"A pie chart with {n} slices, the largest labelled {info['tallest']}."
 
 
-def chart_example(rng, level, scale):
+def chart_example(rng, level, scale, questions=1):
     r = rng.random()
     kind = "bar" if r < 0.65 else "line" if r < 0.82 else "pie"
     image, info = {"bar": bar_chart, "line": line_chart, "pie": pie_chart}[kind](rng, level, scale)
@@ -322,39 +330,41 @@ def chart_example(rng, level, scale):
         options.append(("colour_tallest", 1))
     if info["title"]:
         options.append(("title", 1.5))
-    qtype = rng.choices([o[0] for o in options], [o[1] for o in options])[0]
-    noun = NOUN[kind]
-    if qtype == "count":
-        q, a = rng.choice(COUNT_Q[kind]), str(n)
-    elif qtype == "tallest":
-        q, a = rng.choice(TALL_Q[kind]), info["tallest"]
-    elif qtype == "shortest":
-        q, a = rng.choice(SHORT_Q[kind]), info["shortest"]
-    elif qtype == "describe":
-        q, a = rng.choice(["What is in this chart?", "Describe this chart.", "What does this image show?",
-                           "What is in this image?"]), describe(info)
-    elif qtype == "kind":
-        q, a = rng.choice(["What kind of chart is this?", "What type of chart is this?"]), KIND_NAME[kind]
-    elif qtype == "title":
-        q, a = rng.choice(["What is the title of this chart?", "What is the chart's title?",
-                           "What does the title say?"]), info["title"]
-    elif qtype == "colour" and kind == "line":
-        q, a = rng.choice(["What colour is the line?", "What color is the line?"]), info["colour"]
-    elif qtype == "colour":
-        i = rng.randrange(n)
-        q = rng.choice([f"What colour is the {noun} labelled {words[i]}?", f"What is the colour of the {words[i]} {noun}?",
-                        f"What color is the {words[i]} {noun}?"])
-        a = info["colours"][i]
-    elif qtype == "label_of_colour":
-        i = rng.randrange(n)
-        col = info["colours"][i]
-        q = rng.choice([f"What is the label of the {col} {noun}?", f"Which label belongs to the {col} {noun}?",
-                        f"What word is under the {col} {noun}?" if kind == "bar" else f"What is the {col} {noun} called?"])
-        a = words[i]
-    elif qtype == "colour_tallest":
-        q, a = rng.choice(["What colour is the tallest bar?", "What color is the tallest bar?"]), \
-            info["colours"][words.index(info["tallest"])]
-    return image, q, a, f"{kind}_{qtype}"
+    def ask(qtype):
+        noun = NOUN[kind]
+        if qtype == "count":
+            q, a = rng.choice(COUNT_Q[kind]), str(n)
+        elif qtype == "tallest":
+            q, a = rng.choice(TALL_Q[kind]), info["tallest"]
+        elif qtype == "shortest":
+            q, a = rng.choice(SHORT_Q[kind]), info["shortest"]
+        elif qtype == "describe":
+            q, a = rng.choice(["What is in this chart?", "Describe this chart.", "What does this image show?",
+                               "What is in this image?"]), describe(info)
+        elif qtype == "kind":
+            q, a = rng.choice(["What kind of chart is this?", "What type of chart is this?"]), KIND_NAME[kind]
+        elif qtype == "title":
+            q, a = rng.choice(["What is the title of this chart?", "What is the chart's title?",
+                               "What does the title say?"]), info["title"]
+        elif qtype == "colour" and kind == "line":
+            q, a = rng.choice(["What colour is the line?", "What color is the line?"]), info["colour"]
+        elif qtype == "colour":
+            i = rng.randrange(n)
+            q = rng.choice([f"What colour is the {noun} labelled {words[i]}?", f"What is the colour of the {words[i]} {noun}?",
+                            f"What color is the {words[i]} {noun}?"])
+            a = info["colours"][i]
+        elif qtype == "label_of_colour":
+            i = rng.randrange(n)
+            col = info["colours"][i]
+            q = rng.choice([f"What is the label of the {col} {noun}?", f"Which label belongs to the {col} {noun}?",
+                            f"What word is under the {col} {noun}?" if kind == "bar" else f"What is the {col} {noun} called?"])
+            a = words[i]
+        elif qtype == "colour_tallest":
+            q, a = rng.choice(["What colour is the tallest bar?", "What color is the tallest bar?"]), \
+                info["colours"][words.index(info["tallest"])]
+        return q, a, f"{kind}_{qtype}"
+
+    return image, ask_questions(rng, options, questions, ask)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -392,7 +402,7 @@ def ui_element_height(kind, rng):
             "input": rng.randint(22, 26)}[kind]
 
 
-def ui_example(rng, level, scale):
+def ui_example(rng, level, scale, questions=1):
     paper = (255, 255, 255) if rng.random() < 0.5 else jitter_colour(rng, (250, 248, 238), 6)
     pen = jitter_colour(rng, rng.choice([(30, 30, 30), (30, 40, 110), (60, 60, 60)]), 10)
     width = rng.choice([1.5, 2, 2.5])
@@ -485,27 +495,29 @@ def ui_example(rng, level, scale):
         options.append(("button_word", 1.5 if level > 0 else 3))
     if len(words["input"]) == 1:
         options.append(("input_word", 1 if level > 0 else 2))
-    qtype = rng.choices([o[0] for o in options], [o[1] for o in options])[0]
-    if qtype == "html":
-        q = rng.choice(["Turn this sketch into HTML.", "Write the HTML for this wireframe.",
-                        "Convert this sketch to a web page.", "Generate HTML for this UI sketch.",
-                        "Write HTML code for this sketch."])
-        a = page
-    elif qtype == "count_buttons":
-        q, a = rng.choice(["How many buttons are there?", "How many buttons does the sketch have?"]), str(counts["button"])
-    elif qtype == "count_images":
-        q, a = rng.choice(["How many images are there?", "How many image placeholders are there?"]), str(counts["image"])
-    elif qtype == "columns":
-        q, a = rng.choice(["How many columns does the layout have?", "How many columns are there?"]), "2" if two else "1"
-    elif qtype == "header":
-        q, a = rng.choice(["What is written in the header?", "What does the header say?", "What is the page title?"]), header
-    elif qtype == "button_word":
-        q, a = rng.choice(["What does the button say?", "What is written on the button?", "What is the button's label?"]), \
-            words["button"][0]
-    else:
-        q, a = rng.choice(["What is the placeholder of the input?", "What does the input field say?",
-                           "What is written in the text field?"]), words["input"][0]
-    return c.image, q, a, f"ui_{qtype}"
+    def ask(qtype):
+        if qtype == "html":
+            q = rng.choice(["Turn this sketch into HTML.", "Write the HTML for this wireframe.",
+                            "Convert this sketch to a web page.", "Generate HTML for this UI sketch.",
+                            "Write HTML code for this sketch."])
+            a = page
+        elif qtype == "count_buttons":
+            q, a = rng.choice(["How many buttons are there?", "How many buttons does the sketch have?"]), str(counts["button"])
+        elif qtype == "count_images":
+            q, a = rng.choice(["How many images are there?", "How many image placeholders are there?"]), str(counts["image"])
+        elif qtype == "columns":
+            q, a = rng.choice(["How many columns does the layout have?", "How many columns are there?"]), "2" if two else "1"
+        elif qtype == "header":
+            q, a = rng.choice(["What is written in the header?", "What does the header say?", "What is the page title?"]), header
+        elif qtype == "button_word":
+            q, a = rng.choice(["What does the button say?", "What is written on the button?", "What is the button's label?"]), \
+                words["button"][0]
+        else:
+            q, a = rng.choice(["What is the placeholder of the input?", "What does the input field say?",
+                               "What is written in the text field?"]), words["input"][0]
+        return q, a, f"ui_{qtype}"
+
+    return c.image, ask_questions(rng, options, questions, ask)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -543,7 +555,7 @@ def phrase(o):
     return f"{article(o['colour'])} {o['colour']} {o['shape']}"
 
 
-def scene_example(rng, level, scale):
+def scene_example(rng, level, scale, questions=1):
     background = (255, 255, 255) if rng.random() < 0.6 else jitter_colour(rng, (235, 235, 230), 15)
     c = Canvas(scale, background)
     captioned = rng.random() < 0.5
@@ -609,27 +621,29 @@ def scene_example(rng, level, scale):
         options.append(("colour_of", 1.5))
     if unique_colours:
         options.append(("shape_of", 1.5))
-    qtype = rng.choices([o[0] for o in options], [o[1] for o in options])[0]
-    if qtype == "caption":
-        q, a = rng.choice(["Describe the image.", "What is in this picture?", "Caption this image.",
-                           "Write a caption for this image.", "What do you see?"]), caption
-    elif qtype == "count":
-        q, a = rng.choice(["How many shapes are there?", "How many objects are in the image?", "Count the shapes."]), str(n)
-    elif qtype == "count_shape":
-        s = rng.choice(SHAPES if rng.random() < 0.3 else [o["shape"] for o in objects] or SHAPES)
-        q, a = f"How many {s}s are there?", str(shape_counts[s])
-    elif qtype == "count_colour":
-        k = rng.choice(SCENE_COLOURS if rng.random() < 0.3 else [o["colour"] for o in objects] or SCENE_COLOURS)
-        q, a = rng.choice([f"How many {k} shapes are there?", f"How many shapes are {k}?"]), str(colour_counts[k])
-    elif qtype == "colour_of":
-        s = rng.choice(unique_shapes)
-        q = rng.choice([f"What colour is the {s}?", f"What color is the {s}?"])
-        a = next(o["colour"] for o in objects if o["shape"] == s)
-    else:
-        k = rng.choice(unique_colours)
-        q = rng.choice([f"What shape is the {k} object?", f"Which shape is {k}?"])
-        a = next(o["shape"] for o in objects if o["colour"] == k)
-    return c.image, q, a, f"scene_{qtype}"
+    def ask(qtype):
+        if qtype == "caption":
+            q, a = rng.choice(["Describe the image.", "What is in this picture?", "Caption this image.",
+                               "Write a caption for this image.", "What do you see?"]), caption
+        elif qtype == "count":
+            q, a = rng.choice(["How many shapes are there?", "How many objects are in the image?", "Count the shapes."]), str(n)
+        elif qtype == "count_shape":
+            s = rng.choice(SHAPES if rng.random() < 0.3 else [o["shape"] for o in objects] or SHAPES)
+            q, a = f"How many {s}s are there?", str(shape_counts[s])
+        elif qtype == "count_colour":
+            k = rng.choice(SCENE_COLOURS if rng.random() < 0.3 else [o["colour"] for o in objects] or SCENE_COLOURS)
+            q, a = rng.choice([f"How many {k} shapes are there?", f"How many shapes are {k}?"]), str(colour_counts[k])
+        elif qtype == "colour_of":
+            s = rng.choice(unique_shapes)
+            q = rng.choice([f"What colour is the {s}?", f"What color is the {s}?"])
+            a = next(o["colour"] for o in objects if o["shape"] == s)
+        else:
+            k = rng.choice(unique_colours)
+            q = rng.choice([f"What shape is the {k} object?", f"Which shape is {k}?"])
+            a = next(o["shape"] for o in objects if o["colour"] == k)
+        return q, a, f"scene_{qtype}"
+
+    return c.image, ask_questions(rng, options, questions, ask)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -638,15 +652,18 @@ TASKS = {"charts": chart_example, "ui": ui_example, "scenes": scene_example}
 TASK_WEIGHTS = {"charts": 0.45, "ui": 0.33, "scenes": 0.22}
 
 
-def example(seed, index, level=2, task=None, scale=None):
-    """One example: dict(image, question, answer, task, qtype, level). Deterministic in its arguments."""
+def example(seed, index, level=2, task=None, scale=None, questions=1):
+    """One example: dict(image, question, answer, task, qtype, level, turns). Deterministic in its
+    arguments. `turns` holds up to `questions` (question, answer, qtype) about the image, of
+    distinct types; question, answer and qtype are the first, which does not depend on `questions`."""
     rng = random.Random(f"{seed}:{index}:{level}:{task}")
     if task is None:
         task = rng.choices(list(TASK_WEIGHTS), list(TASK_WEIGHTS.values()))[0]
     if scale is None:
         scale = 1.0 if rng.random() < 0.75 else rng.choice([1.5, 2.0])
-    image, q, a, qtype = TASKS[task](rng, level, scale)
-    return dict(image=image, question=q, answer=a, task=task, qtype=qtype, level=level)
+    image, turns = TASKS[task](rng, level, scale, questions)
+    q, a, qtype = turns[0]
+    return dict(image=image, question=q, answer=a, task=task, qtype=qtype, level=level, turns=turns)
 
 
 def corpus_texts(seed, count):
@@ -669,8 +686,7 @@ def readme_samples(out):
             break
     for index in range(1000):
         rng = random.Random(f"readme-sketch:{index}")
-        ex = ui_example(rng, 2, 2.0)
-        image, q, a, qtype = ex
+        image, [(q, a, qtype)] = ui_example(rng, 2, 2.0)
         if qtype == "ui_html" and "display:flex" in a and "<button>" in a and "<h1>" in a and "<img" in a:
             image.save(out / "sketch.png")
             (out / "sketch.html").write_text(a + "\n")

@@ -48,8 +48,10 @@ def level_weights(step):
 class Batches(torch.utils.data.Dataset):
     """Batch number `step` of the run: generated, preprocessed by the saved processor and tokenized."""
 
-    def __init__(self, processor_dir, seed, batch):
+    def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt"):
         self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
+        self.tasks = tasks  # None: the generator's own mix of all tasks
+        self.questions, self.answer_weight = questions, answer_weight
         self.processor = None
 
     def __len__(self):
@@ -62,9 +64,10 @@ class Batches(torch.utils.data.Dataset):
             self.processor = load_processor(self.processor_dir)
         rng = random.Random(f"levels:{self.seed}:{step}")
         weights = level_weights(step)
-        examples = [example(self.seed, step * self.batch + i, rng.choices([0, 1, 2], weights)[0])
+        examples = [example(self.seed, step * self.batch + i, rng.choices([0, 1, 2], weights)[0],
+                            rng.choice(self.tasks) if self.tasks else None, questions=self.questions)
                     for i in range(self.batch)]
-        enc = encode_examples(self.processor, examples)
+        enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight)
         enc["tasks"] = [ex["task"] for ex in examples]
         return enc
 
@@ -96,8 +99,8 @@ def lr_at(step, args):
 
 
 def batch_loss(model, batch):
-    """Weighted mean of the answer-token losses (each example weighs 1/sqrt(its answer length), so long
-    HTML answers count for more than one-word answers but do not drown them) and per-example means."""
+    """The weighted mean of the answer-token losses (weights from encode_examples), and each
+    example's mean answer-token loss."""
     out = model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                       pixel_values=batch["pixel_values"])
     hidden = out.last_hidden_state[:, :-1]
@@ -108,12 +111,12 @@ def batch_loss(model, batch):
     rows = mask.nonzero()[:, 0]
     counts = mask.sum(1).clamp(min=1).float()
     per_example = torch.zeros(mask.shape[0]).index_add_(0, rows, token_loss.detach()) / counts
-    weights = (1 / counts.sqrt())[rows]
+    weights = batch["weights"][:, 1:][mask]
     return (token_loss * weights).sum() / weights.sum(), per_example
 
 
-def held_out(seed, per_task):
-    return [example(seed + HELD_OUT_SEED_OFFSET, i, 2, task) for task in TASKS for i in range(per_task)]
+def held_out(seed, per_task, tasks=None):
+    return [example(seed + HELD_OUT_SEED_OFFSET, i, 2, task) for task in (tasks or TASKS) for i in range(per_task)]
 
 
 @torch.no_grad()
@@ -170,6 +173,12 @@ def main():
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--eval-per-task", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--tasks", help="comma-separated subset of the tasks, chosen uniformly (default: all, generator's mix)")
+    parser.add_argument("--answer-weight", default="sqrt", choices=["sqrt", "mean"],
+                        help="each answer's weight: sqrt(its length) or 1")
+    parser.add_argument("--questions", type=int, default=1,
+                        help="questions asked about each training image, as one conversation (of distinct types)")
+    parser.add_argument("--vision-lr-mult", type=float, default=1.0, help="learning-rate factor for the vision tower and connector")
     parser.add_argument("--workers", type=int, default=1, help="data-generation processes (0: in the training process)")
     args = parser.parse_args()
     set_threads(args.threads)
@@ -191,19 +200,28 @@ def main():
         processor.save_pretrained(processor_dir)
         make_config(processor.tokenizer, args.shape).save_pretrained(processor_dir)
         processor = load_processor(processor_dir)
+    if args.resume:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        # The data stream, the model and the loss are the run's own.
+        for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions"):
+            setattr(args, key, state["args"].get(key, getattr(args, key)))
     from transformers import Idefics3Config
     config = Idefics3Config.from_pretrained(processor_dir)
     model = Idefics3ForConditionalGeneration(config)
     init_vision_embeddings(model)  # replaced by the checkpoint's weights on --resume
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed" not in n)]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
+    # Parameter groups: matrices (weight decay) first, then the rest; each split into text and vision
+    # only when the vision tower has its own learning-rate factor (keeps older runs' optimizer state).
+    groups = {}
+    for n, p in model.named_parameters():
+        decays = p.dim() >= 2 and "embed" not in n
+        vision = args.vision_lr_mult != 1.0 and n.startswith(("model.vision_model.", "model.connector."))
+        groups.setdefault((not decays, vision), []).append(p)
+    optimizer = torch.optim.AdamW([{"params": params, "weight_decay": 0.0 if no_decay else args.weight_decay,
+                                    "lr_mult": args.vision_lr_mult if vision else 1.0}
+                                   for (no_decay, vision), params in sorted(groups.items())],
+                                  lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
     step = 0
     if args.resume:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        for key in ("seed", "batch", "shape", "vocab"):  # the data stream and the model are the run's
-            setattr(args, key, state["args"][key])
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step = state["step"]
@@ -227,11 +245,14 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    data = Batches(processor_dir, args.seed, args.batch)
+    tasks = args.tasks.split(",") if args.tasks else None
+    if tasks and not set(tasks) <= set(TASKS):
+        sys.exit(f"--tasks: unknown task in {args.tasks!r} (tasks: {', '.join(TASKS)})")
+    data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
-    evaluation = held_out(args.seed, args.eval_per_task)
+    evaluation = held_out(args.seed, args.eval_per_task, tasks)
     started = time.time()
     state = {"step": step}
     try:
@@ -252,7 +273,7 @@ def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint
                 (args.max_minutes is not None and time.time() - started > args.max_minutes * 60):
             return
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, args)
+            group["lr"] = lr_at(step, args) * group.get("lr_mult", 1.0)
         loss, per_example = batch_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
