@@ -34,7 +34,7 @@ typedef struct {
     float *out, *scratch;
     // Several queries: blocks of VLM_ATTENTION_BLOCK query rows. One query: chunks of DECODE_CHUNK positions.
     size_t count, heads, kv_heads, head_dim, key_count, blocks, chunks, scratch_per_thread;
-    // Floats between consecutive positions, and between consecutive heads, in keys and values.
+    // Elements (floats, or halves for half_keys) between consecutive positions and heads.
     size_t position_stride, head_stride;
     long causal_start;
     float scale;
@@ -162,7 +162,7 @@ static size_t decode_scratch_per_thread(size_t head_dim, int half) {
     return DECODE_CHUNK + (half ? 2 * DECODE_CHUNK * head_dim : 0);
 }
 
-// Positions begin..<end of one key/value head, `stride` floats apart, widened to float32 into
+// Positions begin..<end of one key/value head, `stride` halves apart, widened to float32 into
 // `out` (end − begin rows of head_dim floats).
 static void widen(const uint16_t *head, size_t stride, size_t begin, size_t end, size_t head_dim, float *out) {
     if (stride == head_dim) {
@@ -171,6 +171,22 @@ static void widen(const uint16_t *head, size_t stride, size_t begin, size_t end,
     }
     for (size_t position = begin; position < end; position++)
         vlm_half_to_float(head + position * stride, out + (position - begin) * head_dim, head_dim);
+}
+
+typedef struct {
+    const uint16_t *keys, *values;
+    size_t position_stride, head_stride, key_count, kv_heads, head_dim;
+    float *out;  // kv_heads × key_count × head_dim keys, then as many values
+} widen_job;
+
+// Task `index`: the keys (index < kv_heads) or values of one head, all key_count positions.
+static void widen_task(void *context, size_t index, size_t thread) {
+    (void)thread;
+    const widen_job *job = context;
+    const int is_value = index >= job->kv_heads;
+    const size_t head = index % job->kv_heads, floats = job->key_count * job->head_dim;
+    widen((is_value ? job->values : job->keys) + head * job->head_stride, job->position_stride, 0, job->key_count, job->head_dim,
+          job->out + (is_value * job->kv_heads + head) * floats);
 }
 
 static void decode_task(void *context, size_t index, size_t thread) {
@@ -223,13 +239,19 @@ static void decode(const attention_job *job) {
     }
 }
 
+// Query rows in a block: the scores of a block are rows × visible keys per thread.
+static size_t block_rows(size_t count) { return count < VLM_ATTENTION_BLOCK ? count : VLM_ATTENTION_BLOCK; }
+
+// Where the widened keys start in the scratch of several half-precision queries: after the
+// threads' score blocks.
+static size_t widened_offset(size_t count, size_t key_count) { return vlm_parallel_threads() * block_rows(count) * key_count; }
+
 size_t vlm_attention_scratch_floats(size_t count, size_t heads, size_t key_count, size_t kv_heads, size_t head_dim, int half) {
     if (count == 1) {
         const size_t chunks = (key_count + DECODE_CHUNK - 1) / DECODE_CHUNK;
         return vlm_parallel_threads() * decode_scratch_per_thread(head_dim, half) + heads * chunks * partial_floats(head_dim);
     }
-    const size_t rows = count < VLM_ATTENTION_BLOCK ? count : VLM_ATTENTION_BLOCK;
-    return vlm_parallel_threads() * rows * key_count + (half ? 2 * kv_heads * key_count * head_dim : 0);
+    return widened_offset(count, key_count) + (half ? 2 * kv_heads * key_count * head_dim : 0);
 }
 
 // Runs a job whose pointers are set: decoding for one query, blocks of query rows otherwise.
@@ -241,7 +263,7 @@ static void run(attention_job *job, long causal_start) {
     }
     job->blocks = (count + VLM_ATTENTION_BLOCK - 1) / VLM_ATTENTION_BLOCK;
     job->chunks = (key_count + DECODE_CHUNK - 1) / DECODE_CHUNK;
-    job->scratch_per_thread = (count < VLM_ATTENTION_BLOCK ? count : VLM_ATTENTION_BLOCK) * key_count;
+    job->scratch_per_thread = block_rows(count) * key_count;
     job->causal_start = causal_start;
     job->scale = 1.0f / sqrtf((float)job->head_dim);
     if (count == 1) {
@@ -285,14 +307,13 @@ void vlm_attention_half(const float *queries, size_t count, size_t heads, const 
         job.position_stride = position_stride, job.head_stride = head_stride;
     } else {
         // Several queries: every visible key and value widened once (head-major, contiguous) at
-        // the end of the scratch space, then the float32 path, which reads them many times.
-        const size_t rows = count < VLM_ATTENTION_BLOCK ? count : VLM_ATTENTION_BLOCK;
-        float *wide_keys = scratch + vlm_parallel_threads() * rows * key_count;
-        float *wide_values = wide_keys + kv_heads * key_count * head_dim;
-        for (size_t head = 0; head < kv_heads; head++) {
-            widen(keys + head * head_stride, position_stride, 0, key_count, head_dim, wide_keys + head * key_count * head_dim);
-            widen(values + head * head_stride, position_stride, 0, key_count, head_dim, wide_values + head * key_count * head_dim);
-        }
+        // the end of the scratch space, one task per head of keys or values, then the float32
+        // path, which reads them many times.
+        float *wide = scratch + widened_offset(count, key_count);
+        widen_job widening = {.keys = keys, .values = values, .position_stride = position_stride, .head_stride = head_stride,
+                              .key_count = key_count, .kv_heads = kv_heads, .head_dim = head_dim, .out = wide};
+        vlm_parallel_for(2 * kv_heads, &widening, widen_task);
+        float *wide_keys = wide, *wide_values = wide + kv_heads * key_count * head_dim;
         job.keys = wide_keys, job.values = wide_values;
         job.position_stride = head_dim, job.head_stride = key_count * head_dim;
     }

@@ -100,7 +100,7 @@ static void gemv_bf16_avx2(const uint16_t *values, const float *x, float *y, siz
 
 static int detect_avx2(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
 #endif
@@ -203,6 +203,17 @@ static float half_to_float_portable(uint16_t half) {
 }
 
 #ifdef VLM_X86
+// F16C on its own flag: a virtual machine may show AVX2 and FMA but hide F16C, and that must
+// not cost the other AVX2 kernels.
+static int use_f16c(void) {
+    static int decided = -1;
+    if (decided < 0) {
+        __builtin_cpu_init();
+        decided = vlm_weight_kernels_use_avx2() && __builtin_cpu_supports("f16c");
+    }
+    return decided;
+}
+
 __attribute__((target("avx2,f16c")))
 static size_t float_to_half_f16c(const float *source, uint16_t *destination, size_t count) {
     size_t i = 0;
@@ -220,18 +231,53 @@ static size_t half_to_float_f16c(const uint16_t *source, float *destination, siz
 }
 #endif
 
+#ifdef __aarch64__
+// ARM has half precision in its scalar and vector units; the compiler's conversions of
+// _Float16 use them (rounding to nearest even, the default mode).
+static size_t float_to_half_arm(const float *source, uint16_t *destination, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        const _Float16 half = (_Float16)source[i];
+        memcpy(destination + i, &half, sizeof half);
+    }
+    return count;
+}
+
+static size_t half_to_float_arm(const uint16_t *source, float *destination, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        _Float16 half;
+        memcpy(&half, source + i, sizeof half);
+        destination[i] = (float)half;
+    }
+    return count;
+}
+#endif
+
+// The CPU's conversions where it has them (F16C eight at a time, ARM's one at a time), the
+// portable code for what they leave.
 void vlm_float_to_half(const float *source, uint16_t *destination, size_t count) {
     size_t i = 0;
 #ifdef VLM_X86
-    if (vlm_weight_kernels_use_avx2()) i = float_to_half_f16c(source, destination, count);
+    if (use_f16c()) i = float_to_half_f16c(source, destination, count);
+#elif defined(__aarch64__)
+    i = float_to_half_arm(source, destination, count);
 #endif
-    for (; i < count; i++) destination[i] = float_to_half_portable(source[i]);
+    vlm_float_to_half_portable(source + i, destination + i, count - i);
 }
 
 void vlm_half_to_float(const uint16_t *source, float *destination, size_t count) {
     size_t i = 0;
 #ifdef VLM_X86
-    if (vlm_weight_kernels_use_avx2()) i = half_to_float_f16c(source, destination, count);
+    if (use_f16c()) i = half_to_float_f16c(source, destination, count);
+#elif defined(__aarch64__)
+    i = half_to_float_arm(source, destination, count);
 #endif
-    for (; i < count; i++) destination[i] = half_to_float_portable(source[i]);
+    vlm_half_to_float_portable(source + i, destination + i, count - i);
+}
+
+void vlm_float_to_half_portable(const float *source, uint16_t *destination, size_t count) {
+    for (size_t i = 0; i < count; i++) destination[i] = float_to_half_portable(source[i]);
+}
+
+void vlm_half_to_float_portable(const uint16_t *source, float *destination, size_t count) {
+    for (size_t i = 0; i < count; i++) destination[i] = half_to_float_portable(source[i]);
 }

@@ -77,7 +77,7 @@ public enum Kernels {
     }
 
     /// Where key/value head g of position p starts in a keys or values buffer:
-    /// p · position + g · head floats in.
+    /// p · position + g · head elements in (floats, or halves for half-precision keys and values).
     public struct KeyValueStrides: Sendable {
         public var position: Int
         public var head: Int

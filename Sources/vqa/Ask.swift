@@ -67,7 +67,7 @@ struct Ask: AsyncParsableCommand {
         if verbose {
             let frames = prompt.pixelValues?.shape.first ?? 0
             let line = String(format: "weights %@, KV cache %@; decode+preprocess %.2f s; vision %.2f s (%d frames, %.3f s/frame); prefill %d tokens %.2f s (%.0f tok/s); %d tokens at %.1f tok/s; %@\n",
-                              conversation.weights.weights.rawValue, conversation.weights.cache.rawValue,
+                              conversation.weights.weights.rawValue, model.model.cacheFormat.rawValue,
                               timings["preprocess_seconds"]!, report.visionSeconds, frames, frames > 0 ? report.visionSeconds / Double(frames) : 0,
                               report.promptTokens, report.prefillSeconds, Double(report.promptTokens) / max(report.prefillSeconds, 1e-9),
                               report.completionTokens, report.decodeTokensPerSecond, report.finish.rawValue)

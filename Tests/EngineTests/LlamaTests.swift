@@ -173,6 +173,8 @@ struct LlamaExpectations: Decodable {
     func staysCloseToFloat32(_ name: String, weights: WeightFormat, cache: KVCacheFormat, logitTolerance: Float) throws {
         let folder = Fixtures.url("llama/\(name)")
         let model = try LlamaForCausalLM(folder: folder, weightFormat: weights, cacheFormat: cache)
+        // The same weights with a float32 cache: what the half-precision cache alone changes.
+        let exactCache = try LlamaForCausalLM(folder: folder, weightFormat: weights)
         let generator = Generator(model: model, tokenizer: try Tokenizer(contentsOf: folder.appendingPathComponent("tokenizer.json")),
                                   endOfSequence: [])
         var agreeing = 0, total = 0
@@ -183,13 +185,16 @@ struct LlamaExpectations: Decodable {
             let spread = c.last_logits.max()! - c.last_logits.min()!
             let worst = zip(logits, c.last_logits).map { abs($0 - $1) }.max()!
             #expect(worst <= logitTolerance * spread, "max |Δlogit| \(worst) of a \(spread) range")
+            if cache == .float16 {
+                var exactPast = exactCache.makeCache()
+                #expect(exactCache.logits(after: c.prompt, cache: &exactPast) != logits, "the half-precision cache rounded nothing")
+            }
             let run = try generator.complete(prompt: c.prompt, parameters: GenerationParameters(maxNewTokens: 20))
             // Compare up to the first difference: after it the two runs see different text.
             let prefix = zip(run.tokens.map(\.id), c.greedy).prefix { $0 == $1 }.count
             agreeing += prefix
             total += c.greedy.count
         }
-        print("\(name), weights \(weights), cache \(cache): \(agreeing) of \(total) greedy tokens before the first difference")
         #expect(Double(agreeing) / Double(total) >= (weights == .int8 ? 0.5 : 0.9), "\(agreeing) of \(total) greedy tokens before the first difference")
     }
 }

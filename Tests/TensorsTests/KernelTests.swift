@@ -1,3 +1,4 @@
+import CWeightKernels
 import Foundation
 import Tensors
 import Testing
@@ -55,42 +56,70 @@ import Testing
         let cases: [(Float, UInt16)] = [
             (1, 0x3c00), (-2, 0xc000), (0, 0), (-0.0, 0x8000), (65504, 0x7bff), (65520, 0x7c00), (1e6, 0x7c00),
             (-.infinity, 0xfc00), (1 + 0x1p-11, 0x3c00), (1 + 3 * 0x1p-11, 0x3c02), (1 + 0x1p-11 + 0x1p-20, 0x3c01),
-            (0x1p-24, 0x0001), (0x1p-25, 0), (0x1.8p-25, 0x0001), (0x1p-14, 0x0400), (0x1.ff8p-15, 0x03ff), (0x1.ffcp-15, 0x0400), (0.1, 0x2e66),
+            (0x1p-24, 0x0001), (0x1p-25, 0), (0x1.8p-25, 0x0001), (0x1p-14, 0x0400), (0x1.ff8p-15, 0x03ff), (0x1.ffcp-15, 0x0400),
+            (0.1, 0x2e66),
         ]
-        // Nine of each so that both the eight-wide and the one-at-a-time paths run.
-        let source = cases.flatMap { Array(repeating: $0.0, count: 9) }
-        var half = [UInt16](repeating: 0, count: source.count)
-        source.withUnsafeBufferPointer { Kernels.toHalf($0, into: &half) }
-        #expect(half == cases.flatMap { Array(repeating: $0.1, count: 9) })
+        var half = [UInt16](repeating: 0, count: cases.count)
+        cases.map(\.0).withUnsafeBufferPointer { Kernels.toHalf($0, into: &half) }
+        #expect(half == cases.map(\.1))
         let back = Kernels.fromHalf(half)
-        #expect(back[0] == 1 && back[9 * 4] == 65504 && back[9 * 11] == 0x1p-24 && back[9 * 17] == 0.0999755859375)
+        #expect(back[0] == 1 && back[4] == 65504 && back[11] == 0x1p-24 && back[17] == 0.0999755859375)
         var nan = [UInt16](repeating: 0, count: 1)
         [Float.nan].withUnsafeBufferPointer { Kernels.toHalf($0, into: &nan) }
         #expect(Kernels.fromHalf(nan)[0].isNaN)
     }
 
+    /// The CPU's conversions (F16C here) and the portable code agree bit for bit: every half
+    /// widened, and every finite half's neighbourhood narrowed — the value itself, the midpoints
+    /// to its neighbours (ties) and a float step either side of them.
+    @Test func halfConversionPathsAgree() {
+        let halves = (0...UInt16.max).map { $0 }
+        var fast = [Float](repeating: 0, count: halves.count), portable = fast
+        vlm_half_to_float(halves, &fast, halves.count)
+        vlm_half_to_float_portable(halves, &portable, halves.count)
+        #expect(zip(fast, portable).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) })
+        var floats: [Float] = []
+        for (value, next) in zip(portable, portable.dropFirst()) where value.isFinite && next.isFinite && value.sign == next.sign {
+            let midpoint = (value + next) / 2  // exact: halves have 11 significant bits, floats 24
+            floats += [value, midpoint.nextDown, midpoint, midpoint.nextUp]
+        }
+        var fastHalves = [UInt16](repeating: 0, count: floats.count), portableHalves = fastHalves
+        vlm_float_to_half(floats, &fastHalves, floats.count)
+        vlm_float_to_half_portable(floats, &portableHalves, floats.count)
+        #expect(fastHalves == portableHalves)
+        #expect(floats.count > 4 * 60_000)
+    }
+
     /// Attention over half-precision keys and values equals float32 attention over the same
-    /// values widened, laid out head-major with room to spare as the KV cache holds them: a
-    /// decoded token over several chunks, and a causal block of queries after a past.
-    @Test(arguments: [(1, 599), (9, 40)])
-    func halfAttentionMatchesWidenedFloat(_ count: Int, _ past: Int) {
+    /// values widened: laid out head-major with room to spare as the KV cache holds them, and
+    /// position-major; a decoded token over several chunks (with keys past the causal limit),
+    /// and causal blocks of queries after a past (one block, and two).
+    @Test(arguments: [(1, 599, true), (1, 599, false), (9, 40, true), (130, 10, false)])
+    func halfAttentionMatchesWidenedFloat(_ count: Int, _ past: Int, _ headMajor: Bool) {
         let (heads, kvHeads, headDim, allocated) = (6, 2, 16, past + count + 5)
-        let keyCount = past + count
+        // The single query sits at `past`, one position before the last key: the cap must drop it.
+        let (keyCount, causalStart) = count == 1 ? (past + 2, past) : (past + count, past)
         let q = values(count * heads * headDim, seed: 7)
         var k = [UInt16](repeating: 0, count: kvHeads * allocated * headDim), v = k
         values(k.count, seed: 8).withUnsafeBufferPointer { Kernels.toHalf($0, into: &k) }
         values(v.count, seed: 9).withUnsafeBufferPointer { Kernels.toHalf($0, into: &v) }
-        let strides = Kernels.KeyValueStrides(position: headDim, head: allocated * headDim)
+        let strides = headMajor ? Kernels.KeyValueStrides(position: headDim, head: allocated * headDim)
+                                : Kernels.KeyValueStrides(position: kvHeads * headDim, head: headDim)
         let half = k.withUnsafeBufferPointer { k in
             v.withUnsafeBufferPointer { v in
                 Kernels.attention(queries: q, count: count, heads: heads, halfKeys: k.baseAddress!, halfValues: v.baseAddress!,
-                                  keyCount: keyCount, kvHeads: kvHeads, headDim: headDim, strides: strides, causalStart: past)
+                                  keyCount: keyCount, kvHeads: kvHeads, headDim: headDim, strides: strides, causalStart: causalStart)
             }
         }
         let (wideKeys, wideValues) = (Kernels.fromHalf(k), Kernels.fromHalf(v))
         let wide = Kernels.attention(queries: q, count: count, heads: heads, keys: wideKeys, values: wideValues, keyCount: keyCount,
-                                     kvHeads: kvHeads, headDim: headDim, strides: strides, causalStart: past)
+                                     kvHeads: kvHeads, headDim: headDim, strides: strides, causalStart: causalStart)
         #expect(zip(half, wide).map { abs($0 - $1) }.max()! < 1e-6)
+        if !headMajor {  // the textbook definition reads this layout
+            let expected = reference(q: q, count: count, heads: heads, k: wideKeys, v: wideValues, keyCount: keyCount, kvHeads: kvHeads,
+                                     headDim: headDim, causalStart: causalStart)
+            #expect(zip(half, expected).map { abs($0 - $1) }.max()! < 1e-5)
+        }
     }
 
     @Test func normsAndActivations() {

@@ -38,11 +38,14 @@ void vlm_gelu_tanh(float *x, size_t n);
 void vlm_silu_product(float *gate, const float *up, size_t n);
 
 /// IEEE 754 half precision (float16) from float32, rounded to nearest even (overflow to infinity),
-/// and back: the 16-bit KV cache's storage.
+/// and back: the 16-bit KV cache's storage. F16C (x86) or the ARM conversions do the work where
+/// the CPU has them; the `_portable` forms are the code used without them (exposed for tests).
 void vlm_float_to_half(const float *source, uint16_t *destination, size_t count);
 void vlm_half_to_float(const uint16_t *source, float *destination, size_t count);
+void vlm_float_to_half_portable(const float *source, uint16_t *destination, size_t count);
+void vlm_half_to_float_portable(const uint16_t *source, float *destination, size_t count);
 
-/// Whether the AVX2, FMA and F16C paths are in use (decided once, from the CPU at run time).
+/// Whether the AVX2+FMA paths are in use (decided once, from the CPU at run time).
 int vlm_weight_kernels_use_avx2(void);
 
 /// A task of a parallel job: `index` is the task, `thread` the team member running it
@@ -85,16 +88,17 @@ size_t vlm_attention_scratch_floats(size_t count, size_t heads, size_t key_count
 
 /// Scaled-dot-product attention with grouped-query heads, over the team. `queries` is
 /// count × heads × head_dim; `out` is count × heads × head_dim. Key and value head g of position p
-/// start at p · position_stride + g · head_stride in `keys` and `values` (head_dim floats each);
+/// start at element p · position_stride + g · head_stride of `keys` and `values` (head_dim each);
 /// query head h reads key/value head h / (heads / kv_heads). With causal_start ≥ 0, query row r
 /// sits at position causal_start + r and sees keys 0...causal_start + r; with −1 it sees all.
 void vlm_attention(const float *queries, size_t count, size_t heads, const float *keys, const float *values,
                    size_t key_count, size_t kv_heads, size_t head_dim, size_t position_stride, size_t head_stride,
                    long causal_start, float *scratch, float *out);
 
-/// The same with keys and values in half precision (vlm_float_to_half), computed in float32:
-/// a single query widens each chunk of positions as it reads it; several queries widen the keys
-/// they can see once, into the scratch space, and take the float32 path.
+/// The same with keys and values in half precision (vlm_float_to_half; the strides count
+/// 16-bit elements), computed in float32: a single query widens each chunk of positions as it
+/// reads it; several queries widen the keys they can see once, into the scratch space, and take
+/// the float32 path.
 void vlm_attention_half(const float *queries, size_t count, size_t heads, const uint16_t *keys, const uint16_t *values,
                         size_t key_count, size_t kv_heads, size_t head_dim, size_t position_stride, size_t head_stride,
                         long causal_start, float *scratch, float *out);
