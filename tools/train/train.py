@@ -179,6 +179,8 @@ def main():
     parser.add_argument("--questions", type=int, default=1,
                         help="questions asked about each training image, as one conversation (of distinct types)")
     parser.add_argument("--vision-lr-mult", type=float, default=1.0, help="learning-rate factor for the vision tower and connector")
+    parser.add_argument("--match-image-scale", action="store_true",
+                        help="after each step, rescale the connector so that image tokens enter the decoder at the text embeddings' RMS")
     parser.add_argument("--workers", type=int, default=1, help="data-generation processes (0: in the training process)")
     args = parser.parse_args()
     set_threads(args.threads)
@@ -203,7 +205,7 @@ def main():
     if args.resume:
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         # The data stream, the model and the loss are the run's own.
-        for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions"):
+        for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
     from transformers import Idefics3Config
     config = Idefics3Config.from_pretrained(processor_dir)
@@ -264,8 +266,35 @@ def main():
     os._exit(0)  # do not wait for the data worker's prefetched batches
 
 
+class ImageScale:
+    """Keeps image tokens at the text embeddings' scale (--match-image-scale). Unchecked, the
+    connector's output grew to ~50-100x the norm of a text embedding: in the decoder's residual
+    stream an image position then stays what the vision tower made it (each layer's addition is
+    tiny beside it), and the answer positions put half their attention on image tokens whose
+    content barely mattered to the loss. After each step the connector's matrix (a Linear without
+    bias) is multiplied by text RMS / image RMS of that batch, so the exported model is an
+    ordinary Idefics3 checkpoint."""
+
+    def __init__(self, model):
+        self.model, self.image_rms = model, None
+        model.model.connector.register_forward_hook(self.observe)
+
+    def observe(self, module, inputs, output):
+        if module.training:
+            self.image_rms = output.detach().pow(2).mean().sqrt()
+
+    @torch.no_grad()
+    def rescale(self):
+        text_rms = self.model.model.text_model.embed_tokens.weight.pow(2).mean().sqrt()
+        factor = (text_rms / self.image_rms).clamp(0.5, 2.0)  # gradual: at most 2x per step
+        self.model.model.connector.modality_projection.proj.weight.mul_(factor)
+        return float(self.image_rms / text_rms)
+
+
 def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint, state, stop, started, log):
     last_checkpoint = time.time()
+    image_scale = ImageScale(model) if args.match_image_scale else None
+    image_ratio = None
     window = {"loss": [], "task": {}, "time": time.time(), "steps": 0}
     for batch in loader:
         step = state["step"]
@@ -279,6 +308,8 @@ def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+        if image_scale:
+            image_ratio = image_scale.rescale()
         step += 1
         state["step"] = step
         window["loss"].append(loss.item())
@@ -290,7 +321,8 @@ def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint
             log(dict(step=step, loss=round(sum(window["loss"]) / len(window["loss"]), 4),
                      task_loss={k: round(sum(v) / len(v), 4) for k, v in sorted(window["task"].items())},
                      lr=round(lr_at(step, args), 6), grad_norm=round(float(grad_norm), 3),
-                     levels=[round(w, 2) for w in level_weights(step)], sec_per_step=round(elapsed / window["steps"], 2)))
+                     levels=[round(w, 2) for w in level_weights(step)], sec_per_step=round(elapsed / window["steps"], 2),
+                     **({"image_to_text_rms": round(image_ratio, 2)} if image_ratio is not None else {})))
             window = {"loss": [], "task": {}, "time": time.time(), "steps": 0}
         if step % args.eval_every == 0:
             t = time.time()
