@@ -179,6 +179,8 @@ def main():
     parser.add_argument("--questions", type=int, default=1,
                         help="questions asked about each training image, as one conversation (of distinct types)")
     parser.add_argument("--vision-lr-mult", type=float, default=1.0, help="learning-rate factor for the vision tower and connector")
+    parser.add_argument("--freeze-vision", action="store_true",
+                        help="keep the vision tower at its initialisation (the connector and decoder still learn)")
     parser.add_argument("--match-image-scale", action="store_true",
                         help="after each step, rescale the connector so that image tokens enter the decoder at the text embeddings' RMS")
     parser.add_argument("--workers", type=int, default=1, help="data-generation processes (0: in the training process)")
@@ -205,16 +207,20 @@ def main():
     if args.resume:
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         # The data stream, the model and the loss are the run's own.
-        for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale"):
+        for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
     from transformers import Idefics3Config
     config = Idefics3Config.from_pretrained(processor_dir)
     model = Idefics3ForConditionalGeneration(config)
     init_vision_embeddings(model)  # replaced by the checkpoint's weights on --resume
+    if args.freeze_vision:
+        model.model.vision_model.requires_grad_(False)
     # Parameter groups: matrices (weight decay) first, then the rest; each split into text and vision
     # only when the vision tower has its own learning-rate factor (keeps older runs' optimizer state).
     groups = {}
     for n, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
         decays = p.dim() >= 2 and "embed" not in n
         vision = args.vision_lr_mult != 1.0 and n.startswith(("model.vision_model.", "model.connector."))
         groups.setdefault((not decays, vision), []).append(p)
