@@ -173,6 +173,11 @@ static void widen(const uint16_t *head, size_t stride, size_t begin, size_t end,
         vlm_half_to_float(head + position * stride, out + (position - begin) * head_dim, head_dim);
 }
 
+// Where the decoding tasks' partial results start in the scratch space: after every thread's own part.
+static float *partials_of(const attention_job *job) {
+    return job->scratch + vlm_parallel_threads() * decode_scratch_per_thread(job->head_dim, job->half_keys != NULL);
+}
+
 typedef struct {
     const uint16_t *keys, *values;
     size_t position_stride, head_stride, key_count, kv_heads, head_dim;
@@ -207,7 +212,7 @@ static void decode_task(void *context, size_t index, size_t thread) {
         keys = job->keys + kv_head * job->head_stride + begin * stride;
         values = job->values + kv_head * job->head_stride + begin * stride;
     }
-    float *partials = job->scratch + vlm_parallel_threads() * decode_scratch_per_thread(head_dim, job->half_keys != NULL);
+    float *partials = partials_of(job);
     for (size_t j = 0; j < group; j++) {
         const size_t head = kv_head * group + j;
         scores_of(job->queries + head * head_dim, keys, stride, end - begin, head_dim, job->scale, scores);
@@ -223,7 +228,7 @@ static void decode_task(void *context, size_t index, size_t thread) {
 static void decode(const attention_job *job) {
     const size_t chunks = job->chunks, head_dim = job->head_dim, stride = partial_floats(head_dim);
     vlm_parallel_for(job->kv_heads * chunks, (void *)job, decode_task);
-    const float *partials = job->scratch + vlm_parallel_threads() * decode_scratch_per_thread(head_dim, job->half_keys != NULL);
+    const float *partials = partials_of(job);
     float weights[chunks];
     for (size_t head = 0; head < job->heads; head++) {
         const float *first = partials + head * chunks * stride;
@@ -254,8 +259,8 @@ size_t vlm_attention_scratch_floats(size_t count, size_t heads, size_t key_count
     return widened_offset(count, key_count) + (half ? 2 * kv_heads * key_count * head_dim : 0);
 }
 
-// Runs a job whose pointers are set: decoding for one query, blocks of query rows otherwise.
-static void run(attention_job *job, long causal_start) {
+// Runs a job whose pointers and shape are set: decoding for one query, blocks of query rows otherwise.
+static void run(attention_job *job) {
     const size_t count = job->count, key_count = job->key_count;
     if (key_count == 0) {
         memset(job->out, 0, count * job->heads * job->head_dim * sizeof(float));
@@ -264,7 +269,6 @@ static void run(attention_job *job, long causal_start) {
     job->blocks = (count + VLM_ATTENTION_BLOCK - 1) / VLM_ATTENTION_BLOCK;
     job->chunks = (key_count + DECODE_CHUNK - 1) / DECODE_CHUNK;
     job->scratch_per_thread = block_rows(count) * key_count;
-    job->causal_start = causal_start;
     job->scale = 1.0f / sqrtf((float)job->head_dim);
     if (count == 1) {
         // The single query sees every one of key_count keys (capped by the caller when causal).
@@ -288,9 +292,9 @@ void vlm_attention(const float *queries, size_t count, size_t heads, const float
         .queries = queries, .keys = keys, .values = values, .out = out, .scratch = scratch,
         .count = count, .heads = heads, .kv_heads = kv_heads, .head_dim = head_dim,
         .key_count = visible_keys(count, key_count, causal_start),
-        .position_stride = position_stride, .head_stride = head_stride,
+        .position_stride = position_stride, .head_stride = head_stride, .causal_start = causal_start,
     };
-    run(&job, causal_start);
+    run(&job);
 }
 
 void vlm_attention_half(const float *queries, size_t count, size_t heads, const uint16_t *keys, const uint16_t *values,
@@ -300,7 +304,7 @@ void vlm_attention_half(const float *queries, size_t count, size_t heads, const 
     key_count = visible_keys(count, key_count, causal_start);
     attention_job job = {
         .queries = queries, .out = out, .scratch = scratch, .count = count, .heads = heads, .kv_heads = kv_heads,
-        .head_dim = head_dim, .key_count = key_count,
+        .head_dim = head_dim, .key_count = key_count, .causal_start = causal_start,
     };
     if (count == 1) {
         job.half_keys = keys, job.half_values = values;
@@ -313,9 +317,8 @@ void vlm_attention_half(const float *queries, size_t count, size_t heads, const 
         widen_job widening = {.keys = keys, .values = values, .position_stride = position_stride, .head_stride = head_stride,
                               .key_count = key_count, .kv_heads = kv_heads, .head_dim = head_dim, .out = wide};
         vlm_parallel_for(2 * kv_heads, &widening, widen_task);
-        float *wide_keys = wide, *wide_values = wide + kv_heads * key_count * head_dim;
-        job.keys = wide_keys, job.values = wide_values;
+        job.keys = wide, job.values = wide + kv_heads * key_count * head_dim;
         job.position_stride = head_dim, job.head_stride = key_count * head_dim;
     }
-    run(&job, causal_start);
+    run(&job);
 }
