@@ -185,6 +185,8 @@ def main():
                         help="after each step, rescale the connector so that image tokens enter the decoder at the text embeddings' RMS")
     parser.add_argument("--workers", type=int, default=1, help="data-generation processes (0: in the training process)")
     args = parser.parse_args()
+    if args.tasks and not set(args.tasks.split(",")) <= set(TASKS):
+        sys.exit(f"--tasks: unknown task in {args.tasks!r} (tasks: {', '.join(TASKS)})")
     set_threads(args.threads)
     torch.manual_seed(args.seed)
     from transformers import Idefics3ForConditionalGeneration
@@ -254,8 +256,6 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     tasks = args.tasks.split(",") if args.tasks else None
-    if tasks and not set(tasks) <= set(TASKS):
-        sys.exit(f"--tasks: unknown task in {args.tasks!r} (tasks: {', '.join(TASKS)})")
     data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
@@ -277,7 +277,8 @@ class ImageScale:
     connector's output grew to ~50-100x the norm of a text embedding: in the decoder's residual
     stream an image position then stays what the vision tower made it (each layer's addition is
     tiny beside it), and the answer positions put half their attention on image tokens whose
-    content barely mattered to the loss. After each step the connector's matrix (a Linear without
+    content barely mattered to the loss (run v4 found that holding the scale does not change
+    that: tools/train/README.md). After each step the connector's matrix (a Linear without
     bias) is multiplied by text RMS / image RMS of that batch, so the exported model is an
     ordinary Idefics3 checkpoint."""
 
