@@ -69,6 +69,8 @@ typedef struct {
     const void *values;
     const float *scales;
     const float *x;
+    const int8_t *x_values;  // x rounded to 8 bits, for 8-bit weights' matrix-vector products
+    const float *x_scales;
     float *out;
     size_t in, first, features, parts;
 } quantized_job;
@@ -80,7 +82,7 @@ static void gemv_task(void *context, size_t part, size_t thread) {
     const quantized_job *job = context;
     const size_t begin = job->features * part / job->parts, end = job->features * (part + 1) / job->parts;
     if (begin == end) return;
-    if (job->scales) vlm_gemv_q8(job->values, job->scales, job->x, job->out + begin, begin, end, job->in);
+    if (job->scales) vlm_gemv_q8(job->values, job->scales, job->x_values, job->x_scales, job->out + begin, begin, end, job->in);
     else vlm_gemv_bf16(job->values, job->x, job->out + begin, begin, end, job->in);
 }
 
@@ -100,7 +102,10 @@ static size_t slab_features(size_t in, size_t out) {
     return features < out ? features : out;
 }
 
-size_t vlm_linear_scratch_floats(size_t in, size_t out) { return slab_features(in, out) * in; }
+// One row needs room for itself in 8 bits (in bytes, then in / 32 scales); several, a slab.
+size_t vlm_linear_scratch_floats(size_t rows, size_t in, size_t out) {
+    return rows == 1 ? in / sizeof(float) + 1 + in / VLM_Q8_BLOCK : slab_features(in, out) * in;
+}
 
 static void dequantized_product(const float *x, size_t rows, const void *values, const float *scales, size_t in, size_t out,
                                 const float *bias, float *scratch, float *y) {
@@ -122,6 +127,13 @@ static void quantized_linear(const float *x, size_t rows, const void *values, co
     // Small products are not worth the hand-off.
     quantized_job job = {.values = values, .scales = scales, .x = x, .out = y, .in = in, .features = out,
                          .parts = out * in < (1u << 16) || out < 64 ? 1 : vlm_parallel_threads()};
+    if (scales) {
+        int8_t *x_values = (int8_t *)scratch;
+        float *x_scales = scratch + in / sizeof(float) + 1;
+        vlm_quantize_q8_row(x, x_values, x_scales, in);
+        job.x_values = x_values;
+        job.x_scales = x_scales;
+    }
     vlm_parallel_for(job.parts, &job, gemv_task);
     if (bias) for (size_t i = 0; i < out; i++) y[i] += bias[i];
 }

@@ -11,7 +11,7 @@
 // Portable versions: what every CPU runs, and the reference the vector versions must equal up
 // to summation order.
 
-static void gemv_q8_portable(const int8_t *values, const float *scales, const float *x, float *y,
+static void gemv_q8_portable(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
                              size_t row_begin, size_t row_end, size_t cols) {
     const size_t blocks = cols / VLM_Q8_BLOCK;
     for (size_t r = row_begin; r < row_end; r++) {
@@ -19,9 +19,9 @@ static void gemv_q8_portable(const int8_t *values, const float *scales, const fl
         const float *s = scales + r * blocks;
         float sum = 0;
         for (size_t b = 0; b < blocks; b++) {
-            float block = 0;
-            for (size_t i = 0; i < VLM_Q8_BLOCK; i++) block += (float)q[b * VLM_Q8_BLOCK + i] * x[b * VLM_Q8_BLOCK + i];
-            sum += s[b] * block;
+            int32_t block = 0;
+            for (size_t i = 0; i < VLM_Q8_BLOCK; i++) block += (int32_t)q[b * VLM_Q8_BLOCK + i] * x_values[b * VLM_Q8_BLOCK + i];
+            sum += s[b] * x_scales[b] * (float)block;
         }
         y[r - row_begin] = sum;
     }
@@ -54,27 +54,24 @@ static inline float horizontal_sum(__m256 v) {
     return _mm_cvtss_f32(sum);
 }
 
+// 32 products a block in integers: maddubs multiplies unsigned by signed bytes, so x's signs
+// move onto the weights first (|x| · sign(x)·w). Neither side is ever −128, so each pair's sum
+// (at most 2 · 127 · 127) fits the 16 bits maddubs keeps, and the block's sums are exact.
 __attribute__((target("avx2,fma")))
-static void gemv_q8_avx2(const int8_t *values, const float *scales, const float *x, float *y,
+static void gemv_q8_avx2(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
                          size_t row_begin, size_t row_end, size_t cols) {
     const size_t blocks = cols / VLM_Q8_BLOCK;
+    const __m256i ones = _mm256_set1_epi16(1);
     for (size_t r = row_begin; r < row_end; r++) {
         const int8_t *q = values + r * cols;
         const float *s = scales + r * blocks;
         __m256 sum = _mm256_setzero_ps();
         for (size_t b = 0; b < blocks; b++) {
-            const int8_t *qb = q + b * VLM_Q8_BLOCK;
-            const float *xb = x + b * VLM_Q8_BLOCK;
-            __m128i low = _mm_loadu_si128((const __m128i *)qb), high = _mm_loadu_si128((const __m128i *)(qb + 16));
-            __m256 w0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(low));
-            __m256 w1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(low, 8)));
-            __m256 w2 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(high));
-            __m256 w3 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(high, 8)));
-            __m256 block = _mm256_mul_ps(w0, _mm256_loadu_ps(xb));
-            block = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xb + 8), block);
-            block = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xb + 16), block);
-            block = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xb + 24), block);
-            sum = _mm256_fmadd_ps(block, _mm256_broadcast_ss(s + b), sum);
+            const __m256i w = _mm256_loadu_si256((const __m256i *)(q + b * VLM_Q8_BLOCK));
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(x_values + b * VLM_Q8_BLOCK));
+            const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x));
+            const __m256 block = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
+            sum = _mm256_fmadd_ps(block, _mm256_set1_ps(s[b] * x_scales[b]), sum);
         }
         y[r - row_begin] = horizontal_sum(sum);
     }
@@ -115,15 +112,15 @@ int vlm_weight_kernels_use_avx2(void) {
 #endif
 }
 
-void vlm_gemv_q8(const int8_t *values, const float *scales, const float *x, float *y,
+void vlm_gemv_q8(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
                  size_t row_begin, size_t row_end, size_t cols) {
 #ifdef VLM_X86
     if (vlm_weight_kernels_use_avx2()) {
-        gemv_q8_avx2(values, scales, x, y, row_begin, row_end, cols);
+        gemv_q8_avx2(values, scales, x_values, x_scales, y, row_begin, row_end, cols);
         return;
     }
 #endif
-    gemv_q8_portable(values, scales, x, y, row_begin, row_end, cols);
+    gemv_q8_portable(values, scales, x_values, x_scales, y, row_begin, row_end, cols);
 }
 
 void vlm_gemv_bf16(const uint16_t *values, const float *x, float *y, size_t row_begin, size_t row_end, size_t cols) {
@@ -150,14 +147,53 @@ void vlm_dequantize_bf16(const uint16_t *values, float *out, size_t row_begin, s
     }
 }
 
+static void quantize_q8_block_portable(const float *block, int8_t *values, float *scale) {
+    float largest = 0;
+    for (size_t i = 0; i < VLM_Q8_BLOCK; i++) largest = fmaxf(largest, fabsf(block[i]));
+    *scale = largest / 127.0f;
+    const float inverse = *scale > 0 ? 1.0f / *scale : 0.0f;
+    for (size_t i = 0; i < VLM_Q8_BLOCK; i++) values[i] = (int8_t)roundf(block[i] * inverse);
+}
+
+#ifdef VLM_X86
+// The same arithmetic eight lanes at a time. roundf's halves-away-from-zero is built from
+// truncation: |v| − trunc(|v|) is exact, so comparing it with 0.5 decides exactly as roundf does.
+__attribute__((target("avx2,fma")))
+static void quantize_q8_block_avx2(const float *block, int8_t *values, float *scale) {
+    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+    __m256 v[4], largest = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_loadu_ps(block + 8 * i);
+        largest = _mm256_max_ps(_mm256_andnot_ps(sign_bit, v[i]), largest);  // a NaN is skipped, as fmaxf does
+    }
+    __m128 top = _mm_max_ps(_mm256_castps256_ps128(largest), _mm256_extractf128_ps(largest, 1));
+    top = _mm_max_ps(top, _mm_movehl_ps(top, top));
+    top = _mm_max_ss(top, _mm_movehdup_ps(top));
+    *scale = _mm_cvtss_f32(top) / 127.0f;
+    const __m256 inverse = _mm256_set1_ps(*scale > 0 ? 1.0f / *scale : 0.0f);
+    __m256i rounded[4];
+    for (int i = 0; i < 4; i++) {
+        const __m256 scaled = _mm256_mul_ps(v[i], inverse), magnitude = _mm256_andnot_ps(sign_bit, scaled);
+        const __m256 whole = _mm256_round_ps(magnitude, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __m256 up = _mm256_and_ps(_mm256_cmp_ps(_mm256_sub_ps(magnitude, whole), _mm256_set1_ps(0.5f), _CMP_GE_OQ),
+                                        _mm256_set1_ps(1.0f));
+        rounded[i] = _mm256_cvtps_epi32(_mm256_or_ps(_mm256_add_ps(whole, up), _mm256_and_ps(sign_bit, scaled)));
+    }
+    // The packs interleave 128-bit lanes; the permutation puts the 32 values back in order.
+    const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(rounded[0], rounded[1]), _mm256_packs_epi32(rounded[2], rounded[3]));
+    _mm256_storeu_si256((__m256i *)values, _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+}
+#endif
+
 void vlm_quantize_q8_row(const float *row, int8_t *values, float *scales, size_t cols) {
     for (size_t b = 0; b < cols / VLM_Q8_BLOCK; b++) {
-        float largest = 0;
-        for (size_t i = 0; i < VLM_Q8_BLOCK; i++) largest = fmaxf(largest, fabsf(row[b * VLM_Q8_BLOCK + i]));
-        const float scale = largest / 127.0f;
-        const float inverse = scale > 0 ? 1.0f / scale : 0.0f;
-        scales[b] = scale;
-        for (size_t i = 0; i < VLM_Q8_BLOCK; i++) values[b * VLM_Q8_BLOCK + i] = (int8_t)roundf(row[b * VLM_Q8_BLOCK + i] * inverse);
+#ifdef VLM_X86
+        if (vlm_weight_kernels_use_avx2()) {
+            quantize_q8_block_avx2(row + b * VLM_Q8_BLOCK, values + b * VLM_Q8_BLOCK, scales + b);
+            continue;
+        }
+#endif
+        quantize_q8_block_portable(row + b * VLM_Q8_BLOCK, values + b * VLM_Q8_BLOCK, scales + b);
     }
 }
 

@@ -10,7 +10,8 @@ public enum WeightFormat: String, Sendable, CaseIterable {
     /// saved in bfloat16 (SmolVLM's are), so those compute with the very same weights.
     case bfloat16 = "bf16"
     /// 1.125 bytes: 8-bit integers with one float scale per 32 weights of a row (llama.cpp's
-    /// Q8_0 scheme). Approximate.
+    /// Q8_0 scheme). Approximate; decoding also rounds each activation vector to 8 bits the same
+    /// way and multiplies in integers, as llama.cpp does.
     case int8 = "q8"
 }
 
@@ -127,8 +128,9 @@ public struct WeightMatrix: Sendable {
 
 extension Kernels {
     /// `y = x · wᵀ (+ bias)` for any weight format, on the thread team. One row (decoding)
-    /// streams 16/8-bit weights through a vectorised dot product; several rows (prefill) turn
-    /// slabs of them (up to 16 MB) back into float32 and multiply those with OpenBLAS.
+    /// streams 16/8-bit weights through a vectorised dot product (for 8-bit weights, with x
+    /// rounded to 8 bits per block of 32); several rows (prefill) turn slabs of them (up to
+    /// 16 MB) back into float32 and multiply those with OpenBLAS.
     public static func linear(_ x: [Float], rows: Int, weight: WeightMatrix, bias: [Float]? = nil) -> [Float] {
         let (inFeatures, outFeatures) = (weight.columns, weight.rows)
         if case .float32(let values) = weight.storage {
@@ -136,7 +138,7 @@ extension Kernels {
         }
         precondition(x.count == rows * inFeatures && (bias?.count ?? outFeatures) == outFeatures)
         // Written by the kernels before it is read: no need to clear it.
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rows == 1 ? 1 : vlm_linear_scratch_floats(inFeatures, outFeatures))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: vlm_linear_scratch_floats(rows, inFeatures, outFeatures))
         defer { scratch.deallocate() }
         return [Float](unsafeUninitializedCapacity: rows * outFeatures) { y, initialized in
             switch weight.storage {

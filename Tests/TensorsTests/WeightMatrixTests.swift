@@ -37,11 +37,44 @@ import Testing
         for rows in [1, 3, 70] {
             let x = values(rows * inFeatures, seed: 2)
             let y = Kernels.linear(x, rows: rows, weight: weight, bias: bias)
-            let expected = reference(x, rows: rows, weight)
+            // With 8-bit weights one row is itself rounded to 8 bits, as the weights are.
+            let rounded = weight.format == .int8 && rows == 1
+                ? WeightMatrix(x, rows: 1, columns: inFeatures, format: .int8).dequantized(rows: 0..<1) : x
+            let expected = reference(rounded, rows: rows, weight)
             for index in y.indices {
                 let want = expected[index] + bias[index % outFeatures]
                 #expect(abs(y[index] - want) <= 1e-4 * max(1, abs(want)), "\(format) \(rows) rows, output \(index)")
             }
+        }
+    }
+
+    /// The 8-bit matrix-vector product at full scale, every product ±127 · 127 with both signs on
+    /// either side: the integer sums must not saturate (each pair's sum is 32 258 of the 32 767
+    /// the kernel's 16-bit step holds), so the result is Σ w·x to float precision.
+    @Test func eightBitProductsAtFullScale() {
+        let columns = 576
+        let w = (0..<(3 * columns)).map { Float($0 % 3 == 0 ? -2 : 2) * Float($0 % 7 == 0 ? -1 : 1) }
+        let x = (0..<columns).map { Float($0 % 5 < 2 ? -0.5 : 0.5) }
+        let weight = WeightMatrix(w, rows: 3, columns: columns, format: .int8)
+        let y = Kernels.linear(x, rows: 1, weight: weight)
+        for row in 0..<3 {
+            let want = (0..<columns).reduce(Float(0)) { $0 + w[row * columns + $1] * x[$1] }
+            #expect(abs(y[row] - want) <= 1e-5 * Float(columns), "row \(row): \(y[row]) against \(want)")
+        }
+    }
+
+    /// Rounding to 8 bits is roundf's: halves away from zero, and a value just below a half down.
+    /// With a block maximum of 127 the scale is exactly 1, so the stored values are the rounded ones.
+    @Test func eightBitRoundingIsHalfAwayFromZero() {
+        let cases: [(Float, Float)] = [(127, 127), (2.5, 3), (-2.5, -3), (0.5, 1), (-0.5, -1), (0.49999997, 0), (1.5, 2),
+                                       (126.5, 127), (-126.49999, -126), (3.4999998, 3), (-0.3, 0), (0, 0)]
+        let block = cases.map(\.0) + [Float](repeating: 0, count: 32 - cases.count)
+        // Two blocks, the second the first negated, across a row of each width the kernels step by.
+        let row = block + block.map { -$0 }
+        let stored = WeightMatrix(row, rows: 1, columns: 64, format: .int8).dequantized(rows: 0..<1)
+        for (index, (value, rounded)) in cases.enumerated() {
+            #expect(stored[index] == rounded, "\(value)")
+            #expect(stored[32 + index] == -rounded, "\(-value)")
         }
     }
 

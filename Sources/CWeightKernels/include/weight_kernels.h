@@ -8,9 +8,11 @@
 /// (llama.cpp's Q8_0 layout, with a float32 instead of a float16 scale).
 #define VLM_Q8_BLOCK 32
 
-/// y[r] = sum_c dequant(w[r, c]) * x[c] for rows [row_begin, row_end) of a rows × cols matrix
-/// whose rows are stored contiguously (cols int8 values and cols / 32 scales per row).
-void vlm_gemv_q8(const int8_t *values, const float *scales, const float *x, float *y,
+/// y[r] = sum_c dequant(w[r, c]) * dequant(x[c]) for rows [row_begin, row_end) of a rows × cols
+/// matrix whose rows are stored contiguously (cols int8 values and cols / 32 scales per row), with
+/// x in the same 8-bit format (vlm_quantize_q8_row): each block's 32 products are summed exactly
+/// in integers, as llama.cpp's Q8_0 dot product does.
+void vlm_gemv_q8(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
                  size_t row_begin, size_t row_end, size_t cols);
 
 /// The same for bfloat16 weights (the upper 16 bits of a float32).
@@ -66,14 +68,17 @@ void vlm_parallel_for(size_t count, void *context, vlm_task task);
 /// y = x · wᵀ (+ bias) on the team: x is rows × in, w out × in (PyTorch's nn.Linear layout),
 /// y rows × out, bias out floats or NULL. Float32 weights go to OpenBLAS as they are; 16/8-bit
 /// weights are multiplied one row at a time by the matrix-vector kernels above, or turned back
-/// into float32 a slab of output features at a time (in `scratch`,
-/// vlm_linear_scratch_floats(in, out) floats) for OpenBLAS when there are several rows.
+/// into float32 a slab of output features at a time for OpenBLAS when there are several rows.
+/// With 8-bit weights one row is itself rounded to 8 bits per block of 32 (as llama.cpp does
+/// when decoding): integer dot products read the weights at memory speed, where converting them
+/// to float32 kept a core busy at half that. `scratch` holds vlm_linear_scratch_floats(rows, in,
+/// out) floats.
 void vlm_linear_f32(const float *x, size_t rows, const float *w, size_t in, size_t out, const float *bias, float *y);
 void vlm_linear_bf16(const float *x, size_t rows, const uint16_t *w, size_t in, size_t out, const float *bias, float *scratch,
                      float *y);
 void vlm_linear_q8(const float *x, size_t rows, const int8_t *w, const float *scales, size_t in, size_t out, const float *bias,
                    float *scratch, float *y);
-size_t vlm_linear_scratch_floats(size_t in, size_t out);
+size_t vlm_linear_scratch_floats(size_t rows, size_t in, size_t out);
 
 /// Llama's RMSNorm of each row of x (rows × width), x / sqrt(mean(x²) + epsilon) · weight, and
 /// LayerNorm, (x − mean) / sqrt(variance + epsilon) · weight + bias (biased variance), into out.
