@@ -97,7 +97,7 @@ static void dequantize_task(void *context, size_t block, size_t thread) {
 }
 
 static size_t slab_features(size_t in, size_t out) {
-    size_t features = SLAB_FLOATS / in / FEATURE_BLOCK * FEATURE_BLOCK;
+    size_t features = in == 0 ? out : SLAB_FLOATS / in / FEATURE_BLOCK * FEATURE_BLOCK;
     if (features < FEATURE_BLOCK) features = FEATURE_BLOCK;
     return features < out ? features : out;
 }

@@ -1,5 +1,6 @@
 #include "weight_kernels.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -8,8 +9,8 @@
 #define VLM_X86 1
 #endif
 
-// Portable versions: what every CPU runs, and the reference the vector versions must equal up
-// to summation order.
+// Portable versions: what every CPU runs, and the reference the vector versions must equal (the
+// products up to float summation order, the quantizer bit for bit).
 
 static void gemv_q8_portable(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
                              size_t row_begin, size_t row_end, size_t cols) {
@@ -55,8 +56,8 @@ static inline float horizontal_sum(__m256 v) {
 }
 
 // 32 products a block in integers: maddubs multiplies unsigned by signed bytes, so x's signs
-// move onto the weights first (|x| · sign(x)·w). Neither side is ever −128, so each pair's sum
-// (at most 2 · 127 · 127) fits the 16 bits maddubs keeps, and the block's sums are exact.
+// move onto the weights first (|x| · sign(x)·w). The quantizer never writes −128, so each pair's
+// sum (at most 2 · 127 · 127) fits the 16 bits maddubs keeps, and each lane's sum is exact.
 __attribute__((target("avx2,fma")))
 static void gemv_q8_avx2(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
                          size_t row_begin, size_t row_end, size_t cols) {
@@ -147,11 +148,28 @@ void vlm_dequantize_bf16(const uint16_t *values, float *out, size_t row_begin, s
     }
 }
 
+// One block of 32: scale = max|v| / 127, values = roundf(v / scale). A block holding a NaN or an
+// infinity gets a NaN scale (and zero values), so the products that read it are NaN, as float32
+// ones would be; a block too small for its scale's reciprocal (under ~3e-37) is stored as zeros.
+static float reciprocal_or_zero(float scale) {
+    const float inverse = scale > 0 ? 1.0f / scale : 0.0f;
+    return isinf(inverse) ? 0.0f : inverse;
+}
+
 static void quantize_q8_block_portable(const float *block, int8_t *values, float *scale) {
     float largest = 0;
-    for (size_t i = 0; i < VLM_Q8_BLOCK; i++) largest = fmaxf(largest, fabsf(block[i]));
+    int finite = 1;
+    for (size_t i = 0; i < VLM_Q8_BLOCK; i++) {
+        finite &= isfinite(block[i]) != 0;
+        largest = fmaxf(largest, fabsf(block[i]));
+    }
+    if (!finite) {
+        *scale = NAN;
+        memset(values, 0, VLM_Q8_BLOCK);
+        return;
+    }
     *scale = largest / 127.0f;
-    const float inverse = *scale > 0 ? 1.0f / *scale : 0.0f;
+    const float inverse = reciprocal_or_zero(*scale);
     for (size_t i = 0; i < VLM_Q8_BLOCK; i++) values[i] = (int8_t)roundf(block[i] * inverse);
 }
 
@@ -161,16 +179,23 @@ static void quantize_q8_block_portable(const float *block, int8_t *values, float
 __attribute__((target("avx2,fma")))
 static void quantize_q8_block_avx2(const float *block, int8_t *values, float *scale) {
     const __m256 sign_bit = _mm256_set1_ps(-0.0f);
-    __m256 v[4], largest = _mm256_setzero_ps();
+    __m256 v[4], largest = _mm256_setzero_ps(), not_finite = _mm256_setzero_ps();
     for (int i = 0; i < 4; i++) {
         v[i] = _mm256_loadu_ps(block + 8 * i);
-        largest = _mm256_max_ps(_mm256_andnot_ps(sign_bit, v[i]), largest);  // a NaN is skipped, as fmaxf does
+        const __m256 magnitude = _mm256_andnot_ps(sign_bit, v[i]);
+        largest = _mm256_max_ps(magnitude, largest);
+        not_finite = _mm256_or_ps(not_finite, _mm256_cmp_ps(magnitude, _mm256_set1_ps(FLT_MAX), _CMP_NLE_UQ));
+    }
+    if (_mm256_movemask_ps(not_finite)) {
+        *scale = NAN;
+        memset(values, 0, VLM_Q8_BLOCK);
+        return;
     }
     __m128 top = _mm_max_ps(_mm256_castps256_ps128(largest), _mm256_extractf128_ps(largest, 1));
     top = _mm_max_ps(top, _mm_movehl_ps(top, top));
     top = _mm_max_ss(top, _mm_movehdup_ps(top));
     *scale = _mm_cvtss_f32(top) / 127.0f;
-    const __m256 inverse = _mm256_set1_ps(*scale > 0 ? 1.0f / *scale : 0.0f);
+    const __m256 inverse = _mm256_set1_ps(reciprocal_or_zero(*scale));
     __m256i rounded[4];
     for (int i = 0; i < 4; i++) {
         const __m256 scaled = _mm256_mul_ps(v[i], inverse), magnitude = _mm256_andnot_ps(sign_bit, scaled);
@@ -186,15 +211,24 @@ static void quantize_q8_block_avx2(const float *block, int8_t *values, float *sc
 #endif
 
 void vlm_quantize_q8_row(const float *row, int8_t *values, float *scales, size_t cols) {
-    for (size_t b = 0; b < cols / VLM_Q8_BLOCK; b++) {
 #ifdef VLM_X86
-        if (vlm_weight_kernels_use_avx2()) {
+    if (vlm_weight_kernels_use_avx2()) {
+        for (size_t b = 0; b < cols / VLM_Q8_BLOCK; b++)
             quantize_q8_block_avx2(row + b * VLM_Q8_BLOCK, values + b * VLM_Q8_BLOCK, scales + b);
-            continue;
-        }
-#endif
-        quantize_q8_block_portable(row + b * VLM_Q8_BLOCK, values + b * VLM_Q8_BLOCK, scales + b);
+        return;
     }
+#endif
+    vlm_quantize_q8_row_portable(row, values, scales, cols);
+}
+
+void vlm_quantize_q8_row_portable(const float *row, int8_t *values, float *scales, size_t cols) {
+    for (size_t b = 0; b < cols / VLM_Q8_BLOCK; b++)
+        quantize_q8_block_portable(row + b * VLM_Q8_BLOCK, values + b * VLM_Q8_BLOCK, scales + b);
+}
+
+void vlm_gemv_q8_portable(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
+                          size_t row_begin, size_t row_end, size_t cols) {
+    gemv_q8_portable(values, scales, x_values, x_scales, y, row_begin, row_end, cols);
 }
 
 // Half precision. The portable conversions work on the bits; with F16C the CPU converts eight at

@@ -1,3 +1,4 @@
+import CWeightKernels
 @testable import Tensors
 import Testing
 
@@ -49,8 +50,8 @@ import Testing
     }
 
     /// The 8-bit matrix-vector product at full scale, every product ±127 · 127 with both signs on
-    /// either side: the integer sums must not saturate (each pair's sum is 32 258 of the 32 767
-    /// the kernel's 16-bit step holds), so the result is Σ w·x to float precision.
+    /// either side (each pair's sum, 32 258, is the most the kernel's 16-bit step ever holds):
+    /// the result is Σ w·x to float precision.
     @Test func eightBitProductsAtFullScale() {
         let columns = 576
         let w = (0..<(3 * columns)).map { Float($0 % 3 == 0 ? -2 : 2) * Float($0 % 7 == 0 ? -1 : 1) }
@@ -61,6 +62,61 @@ import Testing
             let want = (0..<columns).reduce(Float(0)) { $0 + w[row * columns + $1] * x[$1] }
             #expect(abs(y[row] - want) <= 1e-5 * Float(columns), "row \(row): \(y[row]) against \(want)")
         }
+    }
+
+    /// Blocks of 32 that take every branch of the quantizer: ties, zeros of both signs, subnormals,
+    /// the largest floats, a block too small for its scale's reciprocal, NaN and infinities.
+    func awkwardBlocks() -> [[Float]] {
+        var blocks: [[Float]] = [
+            [Float](repeating: 0, count: 32), [Float](repeating: -0.0, count: 32), [Float](repeating: 1e-38, count: 32),
+            (0..<32).map { Float($0) - 15.5 }, (0..<32).map { $0 == 0 ? 127 : Float($0) + 0.5 },
+            (0..<32).map { $0 % 2 == 0 ? .leastNonzeroMagnitude : 1e-30 }, (0..<32).map { $0 == 3 ? .greatestFiniteMagnitude : 1 },
+            (0..<32).map { $0 == 7 ? .nan : 1 }, (0..<32).map { $0 == 0 ? -.infinity : 2 },
+        ]
+        var state: UInt64 = 11
+        for exponent in stride(from: -40, through: 40, by: 4) {
+            blocks.append((0..<32).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let unit = Float(state >> 40) / Float(1 << 24) - 0.5
+                return Float(sign: .plus, exponent: exponent, significand: unit)
+            })
+        }
+        return blocks
+    }
+
+    /// The AVX2 quantizer (where this CPU has it) writes exactly what the portable one does, and the
+    /// integer products equal the portable ones up to summation order.
+    @Test func eightBitPathsAgree() {
+        let blocks = awkwardBlocks()
+        let row = blocks.flatMap { $0 }
+        var (stored, scales) = ([Int8](repeating: 0, count: row.count), [Float](repeating: 0, count: blocks.count))
+        var (portableStored, portableScales) = (stored, scales)
+        vlm_quantize_q8_row(row, &stored, &scales, row.count)
+        vlm_quantize_q8_row_portable(row, &portableStored, &portableScales, row.count)
+        #expect(stored == portableStored)
+        #expect(zip(scales, portableScales).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) })
+        #expect(!stored.contains(-128) && scales[7].isNaN && scales[8].isNaN && stored[(7 * 32)..<(9 * 32)].allSatisfy { $0 == 0 })
+
+        // Products: the finite blocks as a 3 × 96 matrix against an x quantized the same way.
+        let columns = 96, finite = Array(row[(9 * 32)...])
+        let w = WeightMatrix(Array(finite[0..<(3 * columns)]), rows: 3, columns: columns, format: .int8)
+        guard case .int8(let wValues, let wScales) = w.storage else { Issue.record("not 8-bit"); return }
+        let x = values(columns, seed: 9)
+        var (xValues, xScales) = ([Int8](repeating: 0, count: columns), [Float](repeating: 0, count: columns / 32))
+        vlm_quantize_q8_row(x, &xValues, &xScales, columns)
+        var (y, portableY) = ([Float](repeating: 0, count: 3), [Float](repeating: 0, count: 3))
+        vlm_gemv_q8(wValues, wScales, xValues, xScales, &y, 0, 3, columns)
+        vlm_gemv_q8_portable(wValues, wScales, xValues, xScales, &portableY, 0, 3, columns)
+        for (fast, portable) in zip(y, portableY) { #expect(abs(fast - portable) <= 1e-5 * max(1, abs(portable)), "\(fast) against \(portable)") }
+    }
+
+    /// A NaN in the activations comes out as NaN, as with float32 weights, not as a plausible number.
+    @Test func eightBitProductsKeepNaN() {
+        let weight = WeightMatrix(values(4 * 64, seed: 4), rows: 4, columns: 64, format: .int8)
+        var x = values(64, seed: 5)
+        x[40] = .nan
+        let y = Kernels.linear(x, rows: 1, weight: weight)
+        #expect(y.allSatisfy { $0.isNaN })
     }
 
     /// Rounding to 8 bits is roundf's: halves away from zero, and a value just below a half down.

@@ -10,8 +10,8 @@
 
 /// y[r] = sum_c dequant(w[r, c]) * dequant(x[c]) for rows [row_begin, row_end) of a rows × cols
 /// matrix whose rows are stored contiguously (cols int8 values and cols / 32 scales per row), with
-/// x in the same 8-bit format (vlm_quantize_q8_row): each block's 32 products are summed exactly
-/// in integers, as llama.cpp's Q8_0 dot product does.
+/// x in the same 8-bit format (vlm_quantize_q8_row): a block's products are summed in integers
+/// (exactly) and then scaled, as llama.cpp's Q8_0 dot product does.
 void vlm_gemv_q8(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
                  size_t row_begin, size_t row_end, size_t cols);
 
@@ -23,8 +23,15 @@ void vlm_dequantize_q8(const int8_t *values, const float *scales, float *out, si
 void vlm_dequantize_bf16(const uint16_t *values, float *out, size_t row_begin, size_t row_end, size_t cols);
 
 /// Quantizes one row of cols floats (cols a multiple of 32): scale = max|w| / 127 per block,
-/// values rounded half away from zero.
+/// values rounded half away from zero (never −128). A block holding a NaN or an infinity gets a
+/// NaN scale, so that what reads it is NaN, not a plausible number.
 void vlm_quantize_q8_row(const float *row, int8_t *values, float *scales, size_t cols);
+
+/// The portable code of the two above, which CPUs without AVX2 run (exposed for tests: the
+/// vector versions must give the same values).
+void vlm_quantize_q8_row_portable(const float *row, int8_t *values, float *scales, size_t cols);
+void vlm_gemv_q8_portable(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
+                          size_t row_begin, size_t row_end, size_t cols);
 
 /// x[i] = e^(x[i] − shift) in place; returns their sum.
 float vlm_exp_shifted(float *x, size_t n, float shift);
