@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import time
@@ -156,6 +157,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, required=True, help="run folder (outside the repository)")
     parser.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
+    parser.add_argument("--init-from", type=Path,
+                        help="a new run starting from this checkpoint's weights and its run's processor (fresh optimizer "
+                             "and schedule; pass a new --seed for data the source run has not seen)")
     parser.add_argument("--seed", type=int, default=20240901)
     parser.add_argument("--shape", default="small", choices=["small", "tiny"])
     parser.add_argument("--vocab", type=int, default=1024)
@@ -187,6 +191,10 @@ def main():
     args = parser.parse_args()
     if args.tasks and not set(args.tasks.split(",")) <= set(TASKS):
         sys.exit(f"--tasks: unknown task in {args.tasks!r} (tasks: {', '.join(TASKS)})")
+    if args.init_from and args.resume:
+        sys.exit("--init-from starts a new run from another run's weights; --resume continues this run: pass one")
+    if args.init_from and not (args.init_from.is_file() and (args.init_from.parent / "processor").is_dir()):
+        sys.exit(f"--init-from: {args.init_from} is not a checkpoint file in a run folder (with processor/ beside it)")
     set_threads(args.threads)
     torch.manual_seed(args.seed)
     from transformers import Idefics3ForConditionalGeneration
@@ -197,6 +205,12 @@ def main():
     if args.resume:
         if not checkpoint.exists():
             sys.exit(f"--resume: no {checkpoint}")
+        processor = load_processor(processor_dir)
+    elif args.init_from:
+        if checkpoint.exists():
+            sys.exit(f"{checkpoint} exists: pass --resume, or choose a new --run")
+        # The source run's tokenizer and configs: its weights only make sense with them.
+        shutil.copytree(args.init_from.parent / "processor", processor_dir, dirs_exist_ok=True)
         processor = load_processor(processor_dir)
     else:
         if checkpoint.exists():
@@ -231,6 +245,8 @@ def main():
                                    for (no_decay, vision), params in sorted(groups.items())],
                                   lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
     step = 0
+    if args.init_from:
+        model.load_state_dict(torch.load(args.init_from, map_location="cpu", weights_only=False)["model"])
     if args.resume:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
