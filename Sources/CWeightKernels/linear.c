@@ -102,9 +102,9 @@ static size_t slab_features(size_t in, size_t out) {
     return features < out ? features : out;
 }
 
-// One row needs room for itself in 8 bits (in bytes, then in / 32 scales); several, a slab.
+// One row needs room for itself in 8 bits (in bytes, then in / 32 scales); several, a slab; none, nothing.
 size_t vlm_linear_scratch_floats(size_t rows, size_t in, size_t out) {
-    return rows == 1 ? in / sizeof(float) + 1 + in / VLM_Q8_BLOCK : slab_features(in, out) * in;
+    return rows <= 1 ? rows * (in / sizeof(float) + 1 + in / VLM_Q8_BLOCK) : slab_features(in, out) * in;
 }
 
 static void dequantized_product(const float *x, size_t rows, const void *values, const float *scales, size_t in, size_t out,
