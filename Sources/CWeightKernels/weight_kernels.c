@@ -12,8 +12,8 @@
 // Portable versions: what every CPU runs, and the reference the vector versions must equal (the
 // products up to float summation order, the quantizer bit for bit).
 
-static void gemv_q8_portable(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
-                             size_t row_begin, size_t row_end, size_t cols) {
+void vlm_gemv_q8_portable(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
+                          size_t row_begin, size_t row_end, size_t cols) {
     const size_t blocks = cols / VLM_Q8_BLOCK;
     for (size_t r = row_begin; r < row_end; r++) {
         const int8_t *q = values + r * cols;
@@ -121,7 +121,7 @@ void vlm_gemv_q8(const int8_t *values, const float *scales, const int8_t *x_valu
         return;
     }
 #endif
-    gemv_q8_portable(values, scales, x_values, x_scales, y, row_begin, row_end, cols);
+    vlm_gemv_q8_portable(values, scales, x_values, x_scales, y, row_begin, row_end, cols);
 }
 
 void vlm_gemv_bf16(const uint16_t *values, const float *x, float *y, size_t row_begin, size_t row_end, size_t cols) {
@@ -224,11 +224,6 @@ void vlm_quantize_q8_row(const float *row, int8_t *values, float *scales, size_t
 void vlm_quantize_q8_row_portable(const float *row, int8_t *values, float *scales, size_t cols) {
     for (size_t b = 0; b < cols / VLM_Q8_BLOCK; b++)
         quantize_q8_block_portable(row + b * VLM_Q8_BLOCK, values + b * VLM_Q8_BLOCK, scales + b);
-}
-
-void vlm_gemv_q8_portable(const int8_t *values, const float *scales, const int8_t *x_values, const float *x_scales, float *y,
-                          size_t row_begin, size_t row_end, size_t cols) {
-    gemv_q8_portable(values, scales, x_values, x_scales, y, row_begin, row_end, cols);
 }
 
 // Half precision. The portable conversions work on the bits; with F16C the CPU converts eight at
