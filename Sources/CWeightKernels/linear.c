@@ -102,9 +102,13 @@ static size_t slab_features(size_t in, size_t out) {
     return features < out ? features : out;
 }
 
-// One row needs room for itself in 8 bits (in bytes, then in / 32 scales); several, a slab; none, nothing.
+// One row rounded to 8 bits sits at the start of the scratch space: in bytes of values, then, from
+// this many floats in, its in / 32 scales.
+static size_t row_scales_offset(size_t in) { return in / sizeof(float) + 1; }
+
+// One row needs room for itself in 8 bits; several, a slab; none, nothing.
 size_t vlm_linear_scratch_floats(size_t rows, size_t in, size_t out) {
-    return rows <= 1 ? rows * (in / sizeof(float) + 1 + in / VLM_Q8_BLOCK) : slab_features(in, out) * in;
+    return rows <= 1 ? rows * (row_scales_offset(in) + in / VLM_Q8_BLOCK) : slab_features(in, out) * in;
 }
 
 static void dequantized_product(const float *x, size_t rows, const void *values, const float *scales, size_t in, size_t out,
@@ -129,7 +133,7 @@ static void quantized_linear(const float *x, size_t rows, const void *values, co
                          .parts = out * in < (1u << 16) || out < 64 ? 1 : vlm_parallel_threads()};
     if (scales) {
         int8_t *x_values = (int8_t *)scratch;
-        float *x_scales = scratch + in / sizeof(float) + 1;
+        float *x_scales = scratch + row_scales_offset(in);
         vlm_quantize_q8_row(x, x_values, x_scales, in);
         job.x_values = x_values;
         job.x_scales = x_scales;

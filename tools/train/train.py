@@ -206,15 +206,13 @@ def main():
         if not checkpoint.exists():
             sys.exit(f"--resume: no {checkpoint}")
         processor = load_processor(processor_dir)
+    elif checkpoint.exists():
+        sys.exit(f"{checkpoint} exists: pass --resume, or choose a new --run")
     elif args.init_from:
-        if checkpoint.exists():
-            sys.exit(f"{checkpoint} exists: pass --resume, or choose a new --run")
         # The source run's tokenizer and configs: its weights only make sense with them.
         shutil.copytree(args.init_from.parent / "processor", processor_dir, dirs_exist_ok=True)
         processor = load_processor(processor_dir)
     else:
-        if checkpoint.exists():
-            sys.exit(f"{checkpoint} exists: pass --resume, or choose a new --run")
         tokenizer = train_tokenizer(args.vocab, args.seed)
         processor = make_processor(tokenizer, args.shape)
         processor.save_pretrained(processor_dir)
