@@ -26,6 +26,7 @@ large height differences, single-word questions), 1 medium, 2 the full target di
 import argparse
 import json
 import math
+import re
 import random
 from pathlib import Path
 
@@ -138,6 +139,16 @@ def ask_questions(rng, options, count, ask):
         qtype = rng.choices([o[0] for o in options], [o[1] for o in options])[0]
         turns.append(ask(qtype))
         options = [o for o in options if o[0] != qtype]
+    return turns
+
+
+def with_reading(turns, reading, question, items, qtype):
+    """`turns` plus, when `reading`, a training-only last turn that lists every item of one kind in
+    the image (each label, word or shape), so one image supervises every one of them instead of the
+    one a question happens to ask about. It draws nothing from the generator, so the image and the
+    other turns stay what they are without it."""
+    if reading and items:
+        turns = turns + [(question, ", ".join(items), qtype)]
     return turns
 
 
@@ -312,7 +323,7 @@ def describe(info):
     return f"A pie chart with {n} slices, the largest labelled {info['tallest']}."
 
 
-def chart_example(rng, level, scale, questions=1):
+def chart_example(rng, level, scale, questions=1, reading=False):
     r = rng.random()
     kind = "bar" if r < 0.65 else "line" if r < 0.82 else "pie"
     image, info = {"bar": bar_chart, "line": line_chart, "pie": pie_chart}[kind](rng, level, scale)
@@ -364,7 +375,12 @@ def chart_example(rng, level, scale, questions=1):
                 info["colours"][words.index(info["tallest"])]
         return q, a, f"{kind}_{qtype}"
 
-    return image, ask_questions(rng, options, questions, ask)
+    if kind == "pie":  # slices are drawn clockwise from between 12 and 3 o'clock: the last one covers 12
+        order, in_order = "clockwise from the top", words[-1:] + words[:-1]
+    else:
+        order, in_order = "from left to right", words
+    return image, with_reading(ask_questions(rng, options, questions, ask), reading,
+                               f"Read the labels {order}.", in_order, f"{kind}_read_labels")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -402,7 +418,7 @@ def ui_element_height(kind, rng):
             "input": rng.randint(22, 26)}[kind]
 
 
-def ui_example(rng, level, scale, questions=1):
+def ui_example(rng, level, scale, questions=1, reading=False):
     paper = (255, 255, 255) if rng.random() < 0.5 else jitter_colour(rng, (250, 248, 238), 6)
     pen = jitter_colour(rng, rng.choice([(30, 30, 30), (30, 40, 110), (60, 60, 60)]), 10)
     width = rng.choice([1.5, 2, 2.5])
@@ -488,6 +504,7 @@ def ui_example(rng, level, scale, questions=1):
     else:
         body = per_column[0]
     page = "\n".join([HTML_HEAD] + html + body + [HTML_TAIL])
+    written = re.findall(r"<h1>(.*?)</h1>|<button>(.*?)</button>|placeholder=\"(.*?)\"", page)
     options = [("html", 6 if level > 0 else 3), ("count_buttons", 0.5), ("count_images", 0.5), ("columns", 0.5)]
     if header:
         options.append(("header", 1.5 if level > 0 else 3))
@@ -517,7 +534,8 @@ def ui_example(rng, level, scale, questions=1):
                                "What is written in the text field?"]), words["input"][0]
         return q, a, f"ui_{qtype}"
 
-    return c.image, ask_questions(rng, options, questions, ask)
+    return c.image, with_reading(ask_questions(rng, options, questions, ask), reading, "Read the words in the sketch.",
+                                 ["".join(groups) for groups in written], "ui_read_words")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -555,7 +573,7 @@ def phrase(o):
     return f"{article(o['colour'])} {o['colour']} {o['shape']}"
 
 
-def scene_example(rng, level, scale, questions=1):
+def scene_example(rng, level, scale, questions=1, reading=False):
     background = (255, 255, 255) if rng.random() < 0.6 else jitter_colour(rng, (235, 235, 230), 15)
     c = Canvas(scale, background)
     captioned = rng.random() < 0.5
@@ -643,7 +661,8 @@ def scene_example(rng, level, scale, questions=1):
             a = next(o["shape"] for o in objects if o["colour"] == k)
         return q, a, f"scene_{qtype}"
 
-    return c.image, ask_questions(rng, options, questions, ask)
+    return c.image, with_reading(ask_questions(rng, options, questions, ask), reading, "List the shapes from left to right.",
+                                 [phrase(o) for o in sorted(objects, key=lambda o: o["x"])], "scene_list_shapes")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -652,16 +671,17 @@ TASKS = {"charts": chart_example, "ui": ui_example, "scenes": scene_example}
 TASK_WEIGHTS = {"charts": 0.45, "ui": 0.33, "scenes": 0.22}
 
 
-def example(seed, index, level=2, task=None, scale=None, questions=1):
+def example(seed, index, level=2, task=None, scale=None, questions=1, reading=False):
     """One example: dict(image, question, answer, task, qtype, level, turns). Deterministic in its
     arguments. `turns` holds up to `questions` (question, answer, qtype) about the image, of
-    distinct types; question, answer and qtype are the first, which does not depend on `questions`."""
+    distinct types; question, answer and qtype are the first, which does not depend on `questions`.
+    `reading` adds a last turn listing every label, word or shape (`with_reading`)."""
     rng = random.Random(f"{seed}:{index}:{level}:{task}")
     if task is None:
         task = rng.choices(list(TASK_WEIGHTS), list(TASK_WEIGHTS.values()))[0]
     if scale is None:
         scale = 1.0 if rng.random() < 0.75 else rng.choice([1.5, 2.0])
-    image, turns = TASKS[task](rng, level, scale, questions)
+    image, turns = TASKS[task](rng, level, scale, questions, reading)
     q, a, qtype = turns[0]
     return dict(image=image, question=q, answer=a, task=task, qtype=qtype, level=level, turns=turns)
 

@@ -49,10 +49,10 @@ def level_weights(step):
 class Batches(torch.utils.data.Dataset):
     """Batch number `step` of the run: generated, preprocessed by the saved processor and tokenized."""
 
-    def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt"):
+    def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt", reading=False):
         self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
         self.tasks = tasks  # None: the generator's own mix of all tasks
-        self.questions, self.answer_weight = questions, answer_weight
+        self.questions, self.answer_weight, self.reading = questions, answer_weight, reading
         self.processor = None
 
     def __len__(self):
@@ -66,7 +66,8 @@ class Batches(torch.utils.data.Dataset):
         rng = random.Random(f"levels:{self.seed}:{step}")
         weights = level_weights(step)
         examples = [example(self.seed, step * self.batch + i, rng.choices([0, 1, 2], weights)[0],
-                            rng.choice(self.tasks) if self.tasks else None, questions=self.questions)
+                            rng.choice(self.tasks) if self.tasks else None, questions=self.questions,
+                            reading=self.reading)
                     for i in range(self.batch)]
         enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight)
         enc["tasks"] = [ex["task"] for ex in examples]
@@ -182,6 +183,8 @@ def main():
                         help="each answer's weight: sqrt(its length) or 1")
     parser.add_argument("--questions", type=int, default=1,
                         help="questions asked about each training image, as one conversation (of distinct types)")
+    parser.add_argument("--reading", action="store_true",
+                        help="end each training image's conversation with a turn listing all its labels, words or shapes")
     parser.add_argument("--vision-lr-mult", type=float, default=1.0, help="learning-rate factor for the vision tower and connector")
     parser.add_argument("--freeze-vision", action="store_true",
                         help="keep the vision tower at its initialisation (the connector and decoder still learn)")
@@ -221,7 +224,8 @@ def main():
     if args.resume:
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         # The data stream, the model and the loss are the run's own.
-        for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision"):
+        for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision",
+                    "reading"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
     from transformers import Idefics3Config
     config = Idefics3Config.from_pretrained(processor_dir)
@@ -270,7 +274,7 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     tasks = args.tasks.split(",") if args.tasks else None
-    data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight)
+    data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight, args.reading)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
