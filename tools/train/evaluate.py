@@ -125,20 +125,27 @@ class VqaBackend:
 
 
 def max_tokens_for(qtype):
-    return 256 if qtype == "ui_html" else 32
+    return 256 if qtype == "ui_html" else 64 if "_read_" in qtype else 32
 
 
-def examples(seed, per_task, tasks):
+def examples(seed, per_task, tasks, reading=False):
+    """The evaluation examples; with `reading`, each image's training-only reading turn (train.py
+    --reading: every label, word or shape listed) as its one question, where the image has one."""
     for task in tasks:
         for i in range(per_task):
-            yield example(seed, i, 2, task)
+            ex = example(seed, i, 2, task, reading=reading)
+            if reading:
+                if len(ex["turns"]) < 2:
+                    continue
+                ex["question"], ex["answer"], ex["qtype"] = ex["turns"][-1]
+            yield ex
 
 
 def evaluate(backend, args):
-    by_type, by_task, html = {}, {}, {"valid": [], "structure": []}
+    by_type, by_task, html, items = {}, {}, {"valid": [], "structure": []}, []
     failures, records = [], []
     started = time.time()
-    for n, ex in enumerate(examples(args.seed, args.per_task, args.tasks)):
+    for n, ex in enumerate(examples(args.seed, args.per_task, args.tasks, args.reading)):
         text, _ = backend.answer(ex["image"], ex["question"], max_tokens_for(ex["qtype"]))
         ok = normalise_answer(text) == normalise_answer(ex["answer"])
         by_type.setdefault(ex["qtype"], []).append(ok)
@@ -147,6 +154,9 @@ def evaluate(backend, args):
             valid, items = html_structure(text)
             html["valid"].append(valid)
             html["structure"].append(items is not None and items == html_structure(ex["answer"])[1])
+        if args.reading:  # each listed item right in its place
+            want, got = normalise_answer(ex["answer"]).split(", "), normalise_answer(text).split(", ")
+            items += [w == g for w, g in zip(want, got + [""] * len(want))]
         records.append(dict(task=ex["task"], qtype=ex["qtype"], question=ex["question"], want=ex["answer"], got=text, ok=ok))
         if not ok and len(failures) < args.show_failures:
             failures.append(records[-1])
@@ -158,7 +168,7 @@ def evaluate(backend, args):
         "seconds": round(time.time() - started, 1),
         "tasks": {k: rate(v) for k, v in sorted(by_task.items())},
         "question_types": {k: rate(v) for k, v in sorted(by_type.items())},
-        "html_valid": rate(html["valid"]), "html_structure": rate(html["structure"]),
+        "html_valid": rate(html["valid"]), "html_structure": rate(html["structure"]), "read_items": rate(items),
         "failures": failures, "records": records if args.records else None,
     }
 
@@ -214,6 +224,8 @@ def main():
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--agreement", type=int, help="compare greedy token ids of torch and vqa on this many examples")
     parser.add_argument("--write-fixture", type=Path, help="write the Swift tests' fixture (--agreement N examples, default 20) here")
+    parser.add_argument("--reading", action="store_true",
+                        help="ask each image's reading turn (train.py --reading) instead: a diagnostic, not the card's numbers")
     parser.add_argument("--show-failures", type=int, default=20)
     parser.add_argument("--records", action="store_true", help="keep every example's answer in the output")
     parser.add_argument("--out", type=Path, help="write the JSON result here too")

@@ -662,7 +662,7 @@ def scene_example(rng, level, scale, questions=1, reading=False):
         return q, a, f"scene_{qtype}"
 
     return c.image, with_reading(ask_questions(rng, options, questions, ask), reading, "List the shapes from left to right.",
-                                 [phrase(o) for o in sorted(objects, key=lambda o: o["x"])], "scene_list_shapes")
+                                 [phrase(o) for o in sorted(objects, key=lambda o: o["x"])], "scene_read_shapes")
 
 
 # ----------------------------------------------------------------------------------------------
