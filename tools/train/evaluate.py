@@ -142,7 +142,7 @@ def examples(seed, per_task, tasks, reading=False):
 
 
 def evaluate(backend, args):
-    by_type, by_task, html, items = {}, {}, {"valid": [], "structure": []}, []
+    by_type, by_task, html, read_items = {}, {}, {"valid": [], "structure": []}, []
     failures, records = [], []
     started = time.time()
     for n, ex in enumerate(examples(args.seed, args.per_task, args.tasks, args.reading)):
@@ -156,7 +156,7 @@ def evaluate(backend, args):
             html["structure"].append(items is not None and items == html_structure(ex["answer"])[1])
         if args.reading:  # each listed item right in its place
             want, got = normalise_answer(ex["answer"]).split(", "), normalise_answer(text).split(", ")
-            items += [w == g for w, g in zip(want, got + [""] * len(want))]
+            read_items += [w == g for w, g in zip(want, got + [""] * len(want))]
         records.append(dict(task=ex["task"], qtype=ex["qtype"], question=ex["question"], want=ex["answer"], got=text, ok=ok))
         if not ok and len(failures) < args.show_failures:
             failures.append(records[-1])
@@ -168,7 +168,7 @@ def evaluate(backend, args):
         "seconds": round(time.time() - started, 1),
         "tasks": {k: rate(v) for k, v in sorted(by_task.items())},
         "question_types": {k: rate(v) for k, v in sorted(by_type.items())},
-        "html_valid": rate(html["valid"]), "html_structure": rate(html["structure"]), "read_items": rate(items),
+        "html_valid": rate(html["valid"]), "html_structure": rate(html["structure"]), "read_items": rate(read_items),
         "failures": failures, "records": records if args.records else None,
     }
 
