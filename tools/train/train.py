@@ -36,6 +36,7 @@ from generate import TASKS, example  # noqa: E402
 # interpolated linearly between these points.
 CURRICULUM = [(0, (0.6, 0.3, 0.1)), (1000, (0.6, 0.3, 0.1)), (3000, (0.2, 0.3, 0.5)), (6000, (0.1, 0.2, 0.7))]
 HELD_OUT_SEED_OFFSET = 1_000_003  # quick held-out examples; evaluate.py uses yet another seed
+SCHEDULE_DEFAULTS = dict(lr=1e-3, min_lr_frac=0.1, warmup=200, total_steps=20000, weight_decay=0.05)
 
 
 def level_weights(step):
@@ -165,11 +166,13 @@ def main():
     parser.add_argument("--shape", default="small", choices=["small", "tiny"])
     parser.add_argument("--vocab", type=int, default=1024)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--min-lr-frac", type=float, default=0.1)
-    parser.add_argument("--warmup", type=int, default=200)
-    parser.add_argument("--total-steps", type=int, default=20000, help="length of the cosine schedule")
-    parser.add_argument("--weight-decay", type=float, default=0.05)
+    # The schedule's options: on --resume, those not given keep the run's values (SCHEDULE_DEFAULTS otherwise).
+    parser.add_argument("--lr", type=float, help=f"peak learning rate (default {SCHEDULE_DEFAULTS['lr']})")
+    parser.add_argument("--min-lr-frac", type=float, help=f"final learning rate / peak (default {SCHEDULE_DEFAULTS['min_lr_frac']})")
+    parser.add_argument("--warmup", type=int, help=f"warm-up steps (default {SCHEDULE_DEFAULTS['warmup']})")
+    parser.add_argument("--total-steps", type=int,
+                        help=f"length of the cosine schedule (default {SCHEDULE_DEFAULTS['total_steps']})")
+    parser.add_argument("--weight-decay", type=float, help=f"on matrices (default {SCHEDULE_DEFAULTS['weight_decay']})")
     parser.add_argument("--max-steps", type=int, help="stop after this step")
     parser.add_argument("--max-minutes", type=float, help="stop after this many minutes (this invocation)")
     parser.add_argument("--checkpoint-minutes", type=float, default=10)
@@ -227,6 +230,9 @@ def main():
         for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision",
                     "reading"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
+    for key, default in SCHEDULE_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, state["args"].get(key, default) if args.resume else default)
     from transformers import Idefics3Config
     config = Idefics3Config.from_pretrained(processor_dir)
     model = Idefics3ForConditionalGeneration(config)
