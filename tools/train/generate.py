@@ -26,8 +26,8 @@ large height differences, single-word questions), 1 medium, 2 the full target di
 import argparse
 import json
 import math
-import re
 import random
+import re
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
