@@ -27,7 +27,6 @@ import argparse
 import json
 import math
 import random
-import re
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -425,6 +424,7 @@ def ui_example(rng, level, scale, questions=1, reading=False):
     c = Canvas(scale, paper)
     y = 8 + rng.uniform(0, 4)
     html = []
+    written = []  # the header, button and input words in page order
     header = None
     if rng.random() < 0.85:
         header = rng.choice(HEADER_WORDS)
@@ -437,6 +437,7 @@ def ui_example(rng, level, scale, questions=1, reading=False):
         centred = rng.random() < 0.5
         sketch_word(rng, c, (SIZE / 2 if centred else 16, y + h / 2), header, hsize, pen, "mm" if centred else "lm")
         html.append(f"<h1>{header}</h1>")
+        written.append(header)
         y += h + 10
     two = rng.random() < 0.45
     columns = [(10, 122), (134, 246)] if two else [(10 + rng.uniform(0, 6), 246 - rng.uniform(0, 6))]
@@ -484,6 +485,7 @@ def ui_example(rng, level, scale, questions=1, reading=False):
                 sketch_word(rng, c, (bx + bw / 2, yy + h / 2), word, size, pen, "mm")
                 elems.append(f"<button>{word}</button>")
                 words["button"].append(word)
+                written.append(word)
             else:  # input
                 word = rng.choice(INPUT_WORDS)
                 size = rng.randint(13, 15) if level < 2 else rng.randint(11, 15)
@@ -493,6 +495,7 @@ def ui_example(rng, level, scale, questions=1, reading=False):
                 sketch_word(rng, c, (x0 + 6, yy + h / 2), word, size, grey, "lm")
                 elems.append(f'<input placeholder="{word}">')
                 words["input"].append(word)
+                written.append(word)
             counts[kind] += 1
             yy += h + 10 + rng.uniform(-2, 3)
         per_column.append(elems)
@@ -504,7 +507,6 @@ def ui_example(rng, level, scale, questions=1, reading=False):
     else:
         body = per_column[0]
     page = "\n".join([HTML_HEAD] + html + body + [HTML_TAIL])
-    written = re.findall(r"<h1>(.*?)</h1>|<button>(.*?)</button>|placeholder=\"(.*?)\"", page)
     options = [("html", 6 if level > 0 else 3), ("count_buttons", 0.5), ("count_images", 0.5), ("columns", 0.5)]
     if header:
         options.append(("header", 1.5 if level > 0 else 3))
@@ -535,7 +537,7 @@ def ui_example(rng, level, scale, questions=1, reading=False):
         return q, a, f"ui_{qtype}"
 
     return c.image, with_reading(ask_questions(rng, options, questions, ask), reading, "Read the words in the sketch.",
-                                 ["".join(groups) for groups in written], "ui_read_words")
+                                 written, "ui_read_words")
 
 
 # ----------------------------------------------------------------------------------------------
