@@ -27,6 +27,14 @@ sys.path.insert(0, str(HERE.parent / "fixtures"))
 from common import load_processor, set_threads  # noqa: E402
 
 
+def checkpoint_arguments(description):
+    """An argument parser with --run and --checkpoint, for the scripts that read a run's weights."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--checkpoint", type=Path, help="default RUN/checkpoint.pt; also RUN/weights-stepN.pt")
+    return parser
+
+
 def load_checkpoint_model(run, checkpoint=None):
     from transformers import Idefics3Config, Idefics3ForConditionalGeneration
     config = Idefics3Config.from_pretrained(run / "processor")
@@ -89,9 +97,7 @@ def check(out, model, count=6, seed=4242):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", type=Path, required=True)
-    parser.add_argument("--checkpoint", type=Path, help="default RUN/checkpoint.pt; also RUN/weights-stepN.pt")
+    parser = checkpoint_arguments(__doc__)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--layout", default="4", choices=["4", "5"], help="transformers 4.x (Hub) or 5.x file layout")

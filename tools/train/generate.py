@@ -94,6 +94,10 @@ class Canvas:
         self.s = scale
         self.image = Image.new("RGB", (round(SIZE * scale), round(SIZE * scale)), background)
         self.draw = ImageDraw.Draw(self.image)
+        # Every text and shape drawn, by its words (a shape by its name), with its box in 256-unit
+        # coordinates: (words, (x0, y0, x1, y1)). Kept in the image's info so that example() can
+        # return it without each task passing it along.
+        self.image.info["drawn"] = self.drawn = []
 
     def p(self, *xy):
         return [v * self.s for v in xy]
@@ -106,7 +110,10 @@ class Canvas:
         return (box[2] - box[0]) / self.s, (box[3] - box[1]) / self.s
 
     def text(self, xy, text, kind, size, fill, anchor="la"):
-        self.draw.text(self.p(*xy), text, font=self.font(kind, size), fill=fill, anchor=anchor)
+        f = self.font(kind, size)
+        self.draw.text(self.p(*xy), text, font=f, fill=fill, anchor=anchor)
+        box = self.draw.textbbox(self.p(*xy), text, font=f, anchor=anchor)
+        self.drawn.append((text, tuple(v / self.s for v in box)))
 
     def rect(self, box, fill=None, outline=None, width=1):
         self.draw.rectangle(self.p(*box), fill=fill, outline=outline, width=max(1, round(width * self.s)))
@@ -544,6 +551,7 @@ def ui_example(rng, level, scale, questions=1, reading=False):
 # Scenes
 
 def draw_shape(c, shape, cx, cy, r, fill):
+    c.drawn.append((shape, (cx - r, cy - r, cx + r, cy + r)))
     if shape == "circle":
         c.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
     elif shape == "square":
@@ -674,10 +682,11 @@ TASK_WEIGHTS = {"charts": 0.45, "ui": 0.33, "scenes": 0.22}
 
 
 def example(seed, index, level=2, task=None, scale=None, questions=1, reading=False):
-    """One example: dict(image, question, answer, task, qtype, level, turns). Deterministic in its
+    """One example: dict(image, question, answer, task, qtype, level, turns, drawn). Deterministic in its
     arguments. `turns` holds up to `questions` (question, answer, qtype) about the image, of
     distinct types; question, answer and qtype are the first, which does not depend on `questions`.
-    `reading` adds a last turn listing every label, word or shape (`with_reading`)."""
+    `reading` adds a last turn listing every label, word or shape (`with_reading`). `drawn`: every
+    text and shape drawn and where (Canvas.drawn)."""
     rng = random.Random(f"{seed}:{index}:{level}:{task}")
     if task is None:
         task = rng.choices(list(TASK_WEIGHTS), list(TASK_WEIGHTS.values()))[0]
@@ -685,7 +694,8 @@ def example(seed, index, level=2, task=None, scale=None, questions=1, reading=Fa
         scale = 1.0 if rng.random() < 0.75 else rng.choice([1.5, 2.0])
     image, turns = TASKS[task](rng, level, scale, questions, reading)
     q, a, qtype = turns[0]
-    return dict(image=image, question=q, answer=a, task=task, qtype=qtype, level=level, turns=turns)
+    return dict(image=image, question=q, answer=a, task=task, qtype=qtype, level=level, turns=turns,
+                drawn=image.info.pop("drawn", []))
 
 
 def corpus_texts(seed, count):

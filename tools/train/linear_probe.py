@@ -14,7 +14,6 @@ spread over the image tokens can compute.
 label (one of the generator's words) from the 8 image tokens of the bottom two rows' middle four
 columns, concatenated: trained on 600, scored on 200.
 """
-import argparse
 import random
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import init_vision_embeddings, load_processor, set_threads  # noqa: E402
-from export import load_checkpoint_model  # noqa: E402
+from export import checkpoint_arguments, load_checkpoint_model  # noqa: E402
 from generate import bar_chart  # noqa: E402
 
 
@@ -66,9 +65,7 @@ def held_out_accuracy(x, y, classes, train=450):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", type=Path, required=True)
-    parser.add_argument("--checkpoint", type=Path, help="default RUN/checkpoint.pt")
+    parser = checkpoint_arguments(__doc__)
     parser.add_argument("--max-pool", action="store_true", help="pool by mean and maximum, not mean alone (count)")
     parser.add_argument("--target", default="count", choices=["count", "label"])
     args = parser.parse_args()

@@ -9,7 +9,6 @@
 
     ../venv/bin/python tools/train/probe.py --run /work/train-runs/builtin-v2 [--checkpoint RUN/weights-step1000.pt]
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -17,15 +16,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import encode_examples, load_processor, set_threads  # noqa: E402
-from export import load_checkpoint_model  # noqa: E402
+from export import checkpoint_arguments, load_checkpoint_model  # noqa: E402
 from generate import TASKS, example  # noqa: E402
 from train import batch_loss  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", type=Path, required=True)
-    parser.add_argument("--checkpoint", type=Path, help="default RUN/checkpoint.pt")
+    parser = checkpoint_arguments(__doc__)
     parser.add_argument("--count", type=int, default=24, help="examples per task")
     args = parser.parse_args()
     set_threads(1)

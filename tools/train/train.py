@@ -50,10 +50,12 @@ def level_weights(step):
 class Batches(torch.utils.data.Dataset):
     """Batch number `step` of the run: generated, preprocessed by the saved processor and tokenized."""
 
-    def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt", reading=False):
+    def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt", reading=False,
+                 word_targets=False):
         self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
         self.tasks = tasks  # None: the generator's own mix of all tasks
         self.questions, self.answer_weight, self.reading = questions, answer_weight, reading
+        self.word_targets = word_targets
         self.processor = None
 
     def __len__(self):
@@ -72,7 +74,32 @@ class Batches(torch.utils.data.Dataset):
                     for i in range(self.batch)]
         enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight)
         enc["tasks"] = [ex["task"] for ex in examples]
+        if self.word_targets:
+            enc["word_targets"] = word_targets(self.processor.tokenizer, examples)
         return enc
+
+
+GRID = 8  # image tokens per side: 256 px / patch 16 / pixel shuffle 2
+
+
+def word_targets(tokenizer, examples):
+    """(examples, GRID * GRID): for each image token, in the connector's row-major order, the first
+    token of the one text or shape (by its name) whose drawn box is centred in that token's 32 x 32
+    pixels, as an answer spells it (" " + words; a bare space token, as before digits, is skipped);
+    -100 where nothing or more than one thing is centred."""
+    space = tokenizer(" ", add_special_tokens=False)["input_ids"]
+    targets = torch.full((len(examples), GRID * GRID), -100, dtype=torch.long)
+    for i, ex in enumerate(examples):
+        cells = {}
+        for text, (x0, y0, x1, y1) in ex["drawn"]:
+            col = min(GRID - 1, max(0, int((x0 + x1) / 2 * GRID / 256)))
+            row = min(GRID - 1, max(0, int((y0 + y1) / 2 * GRID / 256)))
+            cells.setdefault(row * GRID + col, []).append(text)
+        for cell, texts in cells.items():
+            if len(texts) == 1:
+                ids = tokenizer(" " + texts[0], add_special_tokens=False)["input_ids"]
+                targets[i, cell] = ids[1] if ids[:1] == space and len(ids) > 1 else ids[0]
+    return targets
 
 
 class StepSampler(torch.utils.data.Sampler):
@@ -193,6 +220,9 @@ def main():
                         help="keep the vision tower at its initialisation (the connector and decoder still learn)")
     parser.add_argument("--match-image-scale", action="store_true",
                         help="after each step, rescale the connector so that image tokens enter the decoder at the text embeddings' RMS")
+    parser.add_argument("--word-readout", type=float, default=0.0,
+                        help="weight of a training-only loss that asks each image token under a drawn word or shape to be "
+                             "read as that word (the shape's name) by the language model's own output matrix (WordReadout); 0: off")
     parser.add_argument("--workers", type=int, default=1, help="data-generation processes (0: in the training process)")
     args = parser.parse_args()
     if args.tasks and not set(args.tasks.split(",")) <= set(TASKS):
@@ -228,7 +258,7 @@ def main():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         # The data stream, the model and the loss are the run's own.
         for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision",
-                    "reading"):
+                    "reading", "word_readout"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
     for key, default in SCHEDULE_DEFAULTS.items():
         if getattr(args, key) is None:
@@ -280,7 +310,8 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     tasks = args.tasks.split(",") if args.tasks else None
-    data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight, args.reading)
+    data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight, args.reading,
+                   word_targets=args.word_readout > 0)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
@@ -322,11 +353,39 @@ class ImageScale:
         return float(self.image_rms / text_rms)
 
 
+class WordReadout:
+    """A training-only loss (--word-readout) that teaches the vision side to write what it sees in
+    the decoder's own vocabulary. The image token whose 32 x 32 pixels hold the centre of a drawn
+    word (or shape) is scored against the first token of that word (or the shape's name) by the
+    language model's output matrix (tied to the input embeddings), so the token enters the decoder
+    looking like that word's embedding. Why: run v7 found a bar's label linearly decodable from
+    the image tokens, yet the decoder never learnt to read it from the answers alone, and shapes
+    were named no better than the most common answer; this gives each drawn thing a direct signal.
+    Nothing is added to the model, so the exported checkpoint is unchanged in form."""
+
+    def __init__(self, model):
+        self.model, self.tokens = model, None
+        model.model.connector.register_forward_hook(self.observe)
+
+    def observe(self, module, inputs, output):
+        if module.training:
+            self.tokens = output
+
+    def loss(self, targets):
+        """Mean cross-entropy over the tokens with a word, and the fraction read right."""
+        tokens = self.tokens.reshape(targets.shape[0], -1, self.tokens.shape[-1])
+        mask = targets != -100
+        logits = self.model.lm_head(tokens[mask])
+        read = (logits.argmax(-1) == targets[mask]).float().mean()
+        return F.cross_entropy(logits.float(), targets[mask]), float(read)
+
+
 def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint, state, stop, started, log):
     last_checkpoint = time.time()
     image_scale = ImageScale(model) if args.match_image_scale else None
     image_ratio = None
-    window = {"loss": [], "task": {}, "time": time.time(), "steps": 0}
+    readout = WordReadout(model) if args.word_readout > 0 else None
+    window = {"loss": [], "task": {}, "readout": [], "read": [], "time": time.time(), "steps": 0}
     for batch in loader:
         step = state["step"]
         if stop["flag"] or (args.max_steps is not None and step >= args.max_steps) or \
@@ -335,8 +394,14 @@ def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, args) * group.get("lr_mult", 1.0)
         loss, per_example = batch_loss(model, batch)
+        total = loss
+        if readout:
+            readout_loss, read = readout.loss(batch["word_targets"])
+            total = loss + args.word_readout * readout_loss
+            window["readout"].append(readout_loss.item())
+            window["read"].append(read)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         if image_scale:
@@ -353,8 +418,10 @@ def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint
                      task_loss={k: round(sum(v) / len(v), 4) for k, v in sorted(window["task"].items())},
                      lr=round(lr_at(step, args), 6), grad_norm=round(float(grad_norm), 3),
                      levels=[round(w, 2) for w in level_weights(step)], sec_per_step=round(elapsed / window["steps"], 2),
-                     **({"image_to_text_rms": round(image_ratio, 2)} if image_ratio is not None else {})))
-            window = {"loss": [], "task": {}, "time": time.time(), "steps": 0}
+                     **({"image_to_text_rms": round(image_ratio, 2)} if image_ratio is not None else {}),
+                     **({"readout_loss": round(sum(window["readout"]) / len(window["readout"]), 4),
+                         "words_read": round(sum(window["read"]) / len(window["read"]), 3)} if readout else {})))
+            window = {"loss": [], "task": {}, "readout": [], "read": [], "time": time.time(), "steps": 0}
         if step % args.eval_every == 0:
             t = time.time()
             by_task, by_type, samples = quick_eval(model, processor, evaluation)

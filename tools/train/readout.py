@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""How often does the image token under a drawn word or shape read as that word (the shape's name)
+through the language model's own output matrix? That is what `train.py --word-readout` trains; this
+measures it on fresh examples (seed 78, which training never uses), by task and generator level,
+with words, numbers (chart ticks) and shapes apart. An untrained readout scores ~0.
+
+    ../venv/bin/python tools/train/readout.py --run /work/train-runs/builtin-v8 \
+        [--checkpoint RUN/weights-stepN.pt] [--per-level 48]
+"""
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import load_processor, set_threads  # noqa: E402
+from export import checkpoint_arguments, load_checkpoint_model  # noqa: E402
+from generate import example  # noqa: E402
+from linear_probe import token_grid  # noqa: E402
+from train import word_targets  # noqa: E402
+
+SEED = 78
+
+
+def main():
+    parser = checkpoint_arguments(__doc__)
+    parser.add_argument("--per-level", type=int, default=48, help="examples per task and level")
+    args = parser.parse_args()
+    set_threads(2)
+    model, step = load_checkpoint_model(args.run, args.checkpoint)
+    model.eval()
+    processor = load_processor(str(args.run / "processor"))
+    tokenizer = processor.tokenizer
+    print(f"step {step}: tokens read as the word drawn over them (right / tokens with one word centred)")
+    for task in ("charts", "ui", "scenes"):
+        for level in (0, 1, 2):
+            examples = [example(SEED, i, level, task) for i in range(args.per_level)]
+            targets = word_targets(tokenizer, examples)
+            with torch.no_grad():
+                read = model.lm_head(token_grid(model, processor, [ex["image"] for ex in examples])).argmax(-1)
+            numbers = torch.tensor([[t != -100 and tokenizer.convert_ids_to_tokens(t).isdigit() for t in row]
+                                    for row in targets.tolist()])
+            words = (targets != -100) & ~numbers
+            parts = []
+            for name, mask in (("shapes" if task == "scenes" else "words", words), ("numbers", numbers)):
+                if mask.any():
+                    right = int((read[mask] == targets[mask]).sum())
+                    parts.append(f"{name} {right / int(mask.sum()):.2f} ({right}/{int(mask.sum())})")
+            print(f"{task:6} level {level}: " + ", ".join(parts))
+
+
+if __name__ == "__main__":
+    main()
