@@ -51,11 +51,11 @@ class Batches(torch.utils.data.Dataset):
     """Batch number `step` of the run: generated, preprocessed by the saved processor and tokenized."""
 
     def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt", reading=False,
-                 word_targets=False):
+                 readout=False):
         self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
         self.tasks = tasks  # None: the generator's own mix of all tasks
         self.questions, self.answer_weight, self.reading = questions, answer_weight, reading
-        self.word_targets = word_targets
+        self.readout = readout  # also compute word_targets (--word-readout)
         self.processor = None
 
     def __len__(self):
@@ -74,7 +74,7 @@ class Batches(torch.utils.data.Dataset):
                     for i in range(self.batch)]
         enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight)
         enc["tasks"] = [ex["task"] for ex in examples]
-        if self.word_targets:
+        if self.readout:
             enc["word_targets"] = word_targets(self.processor.tokenizer, examples)
         return enc
 
@@ -311,7 +311,7 @@ def main():
 
     tasks = args.tasks.split(",") if args.tasks else None
     data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight, args.reading,
-                   word_targets=args.word_readout > 0)
+                   readout=args.word_readout > 0)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
@@ -372,9 +372,12 @@ class WordReadout:
             self.tokens = output
 
     def loss(self, targets):
-        """Mean cross-entropy over the tokens with a word, and the fraction read right."""
+        """Mean cross-entropy over the tokens with a word, and the fraction read right (0 and 1 for a
+        batch with nothing drawn to read)."""
         tokens = self.tokens.reshape(targets.shape[0], -1, self.tokens.shape[-1])
         mask = targets != -100
+        if not mask.any():
+            return tokens.sum() * 0.0, 1.0
         logits = self.model.lm_head(tokens[mask])
         read = (logits.argmax(-1) == targets[mask]).float().mean()
         return F.cross_entropy(logits.float(), targets[mask]), float(read)
