@@ -32,13 +32,14 @@ import TestSupport
 
     /// Answers read from the image, through the whole pipeline: questions of the kinds the model
     /// gets right most often (Models/builtin/README.md), about the committed images. It gets the
-    /// pie's slices (2 for 3) and the sample sketch's images (1 for 2), buttons (0 for 1) and
-    /// button word ("Pay" for "Reply") wrong, so those are not asked.
+    /// bar chart's tallest label ("ship" for "pie") and the sample sketch's images (1 for 2) and
+    /// button word ("Join" for "Reply") wrong, so those are not asked.
     @Test(arguments: [
         ("Tests/Fixtures/builtin-questions/bar.png", "How many bars are there?", "8"),
         ("Tests/Fixtures/builtin-questions/bar.png", "What colour is the tallest bar?", "green"),
         ("Tests/Fixtures/builtin-questions/line.png", "What is the title of this chart?", "Harvest"),
         ("Tests/Fixtures/builtin-questions/line.png", "How many points are on the line?", "5"),
+        ("Tests/Fixtures/builtin-questions/pie.png", "How many slices are there?", "3"),
         ("Assets/sketch.png", "What is written in the header?", "Jobs"),
         ("Assets/sketch.png", "How many columns?", "2"),
     ])
