@@ -14,7 +14,6 @@ finds the word but does not pass it on. Examples are seeded apart from training 
     ../venv/bin/python tools/train/copy_probe.py --run /work/train-runs/builtin-v11 \
         [--checkpoint RUN/weights-stepN.pt] [--count 48]
 """
-import random
 import sys
 from pathlib import Path
 
@@ -23,16 +22,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import load_processor, prompt_text, set_threads  # noqa: E402
 from export import checkpoint_arguments, load_checkpoint_model  # noqa: E402
-from generate import bar_chart  # noqa: E402
+from linear_probe import single_bar_charts  # noqa: E402
 from train import word_targets  # noqa: E402
 
 QUESTION = "What is the label of the tallest bar?"
-
-
-def single_bar_charts(count):
-    """(image, label) for `count` level-0 bar charts that have exactly one bar."""
-    charts = (bar_chart(random.Random(f"copy-probe:{i}"), 0, 1.0) for i in range(100000))
-    return [(image, info["words"][0]) for image, info in charts if info["n"] == 1][:count]
 
 
 def main():
@@ -47,7 +40,7 @@ def main():
     layers = model.config.text_config.num_hidden_layers
     answered = read = n = 0
     on_image, on_label_mean, on_label_max = torch.zeros(layers), torch.zeros(layers), torch.zeros(layers)
-    for image, label in single_bar_charts(args.count):
+    for image, label in single_bar_charts(args.count, "copy-probe"):
         # The label's token cell and its target id, as the readout loss defines them; a label that
         # shares its cell with another text (a tick) has none, and its chart is skipped.
         targets = word_targets(processor.tokenizer, [{"drawn": image.info["drawn"]}])[0]

@@ -14,6 +14,7 @@ spread over the image tokens can compute.
 label (one of the generator's words) from the 8 image tokens of the bottom two rows' middle four
 columns, concatenated: trained on 600, scored on 200.
 """
+import itertools
 import random
 import sys
 from pathlib import Path
@@ -24,6 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import init_vision_embeddings, load_processor, set_threads  # noqa: E402
 from export import checkpoint_arguments, load_checkpoint_model  # noqa: E402
 from generate import bar_chart  # noqa: E402
+
+
+def single_bar_charts(count, name):
+    """(image, label) for the first `count` level-0 bar charts with a single bar, seeded by `name`."""
+    charts = (bar_chart(random.Random(f"{name}:{i}"), 0, 1.0) for i in itertools.count())
+    return list(itertools.islice(((image, info["words"][0]) for image, info in charts if info["n"] == 1), count))
 
 
 def token_grid(model, processor, images):
@@ -83,10 +90,9 @@ def main():
         what, features = "bar count (1-4)", lambda tokens: pooled_features(tokens, args.max_pool)
         where = f"{'mean+max' if args.max_pool else 'mean'}-pooled image tokens"
     else:
-        charts = (bar_chart(random.Random(f"linear-probe:{i}"), 0, 1.0) for i in range(100000))
-        charts = [chart for chart in charts if chart[1]["n"] == 1][:800]
-        words = sorted({info["words"][0] for _, info in charts})
-        targets = torch.tensor([words.index(info["words"][0]) for _, info in charts])
+        charts = single_bar_charts(800, "linear-probe")
+        words = sorted({label for _, label in charts})
+        targets = torch.tensor([words.index(label) for _, label in charts])
         what, features = f"the single bar's label (one of {len(words)})", label_features
         where = "the 8 image tokens under the plot"
     images, train = [image for image, _ in charts], len(charts) * 3 // 4
