@@ -51,8 +51,9 @@ class Batches(torch.utils.data.Dataset):
     """Batch number `step` of the run: generated, preprocessed by the saved processor and tokenized."""
 
     def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt", reading=False,
-                 readout=False):
+                 readout=False, curriculum_start=0):
         self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
+        self.curriculum_start = curriculum_start
         self.tasks = tasks  # None: the generator's own mix of all tasks
         self.questions, self.answer_weight, self.reading = questions, answer_weight, reading
         self.readout = readout  # also compute word_targets (--word-readout)
@@ -67,7 +68,7 @@ class Batches(torch.utils.data.Dataset):
             set_threads(1)
             self.processor = load_processor(self.processor_dir)
         rng = random.Random(f"levels:{self.seed}:{step}")
-        weights = level_weights(step)
+        weights = level_weights(self.curriculum_start + step)
         examples = [example(self.seed, step * self.batch + i, rng.choices([0, 1, 2], weights)[0],
                             rng.choice(self.tasks) if self.tasks else None, questions=self.questions,
                             reading=self.reading)
@@ -182,13 +183,38 @@ def save_checkpoint(path, model, optimizer, step, args):
     os.replace(tmp, path)
 
 
+def is_exported_model(path):
+    """A folder export.py wrote (or any Idefics3 model folder in HuggingFace format)."""
+    return path.is_dir() and (path / "config.json").is_file() and (path / "model.safetensors").is_file()
+
+
+def copy_source_processor(source, processor_dir):
+    """Copies --init-from's tokenizer and configs into processor_dir and returns its weights (a state dict).
+
+    An exported folder holds bfloat16 weights in transformers 4.x key layout: loading it through
+    from_pretrained maps the keys back and widens the weights to float32, and its config is re-saved
+    in this transformers' layout, as a run's own processor/ is."""
+    if not is_exported_model(source):
+        shutil.copytree(source.parent / "processor", processor_dir, dirs_exist_ok=True)
+        return torch.load(source, map_location="cpu", weights_only=False)["model"]
+    from transformers import Idefics3ForConditionalGeneration
+    model = Idefics3ForConditionalGeneration.from_pretrained(source, dtype=torch.float32)
+    processor_dir.mkdir(parents=True, exist_ok=True)
+    for f in source.iterdir():
+        if f.name not in ("model.safetensors", "config.json", "generation_config.json", "README.md"):
+            shutil.copy(f, processor_dir / f.name)
+    model.config.save_pretrained(processor_dir)
+    return model.state_dict()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, required=True, help="run folder (outside the repository)")
     parser.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
     parser.add_argument("--init-from", type=Path,
-                        help="a new run starting from this checkpoint's weights and its run's processor (fresh optimizer "
-                             "and schedule; pass a new --seed for data the source run has not seen)")
+                        help="a new run starting from this checkpoint's weights and its run's processor, or from an "
+                             "exported model folder such as Models/builtin (fresh optimizer and schedule; pass a new "
+                             "--seed for data the source run has not seen)")
     parser.add_argument("--seed", type=int, default=20240901)
     parser.add_argument("--shape", default="small", choices=["small", "tiny"])
     parser.add_argument("--vocab", type=int, default=1024)
@@ -223,14 +249,19 @@ def main():
     parser.add_argument("--word-readout", type=float, default=0.0,
                         help="weight of a training-only loss that asks each image token under a drawn word or shape to be "
                              "read as that word (the shape's name) by the language model's own output matrix (WordReadout); 0: off")
+    parser.add_argument("--curriculum-start", type=int, default=0,
+                        help="the curriculum's step at this run's step 0: a later stage (--init-from) passes the steps "
+                             "its source runs trained, so it continues their level mix instead of restarting at the easiest")
     parser.add_argument("--workers", type=int, default=1, help="data-generation processes (0: in the training process)")
     args = parser.parse_args()
     if args.tasks and not set(args.tasks.split(",")) <= set(TASKS):
         sys.exit(f"--tasks: unknown task in {args.tasks!r} (tasks: {', '.join(TASKS)})")
     if args.init_from and args.resume:
         sys.exit("--init-from starts a new run from another run's weights; --resume continues this run: pass one")
-    if args.init_from and not (args.init_from.is_file() and (args.init_from.parent / "processor").is_dir()):
-        sys.exit(f"--init-from: {args.init_from} is not a checkpoint file in a run folder (with processor/ beside it)")
+    if args.init_from and not (is_exported_model(args.init_from)
+                               or (args.init_from.is_file() and (args.init_from.parent / "processor").is_dir())):
+        sys.exit(f"--init-from: {args.init_from} is neither a checkpoint file in a run folder (with processor/ beside it) "
+                 "nor an exported model folder (with config.json and model.safetensors)")
     set_threads(args.threads)
     torch.manual_seed(args.seed)
     from transformers import Idefics3ForConditionalGeneration
@@ -245,8 +276,8 @@ def main():
     elif checkpoint.exists():
         sys.exit(f"{checkpoint} exists: pass --resume, or choose a new --run")
     elif args.init_from:
-        # The source run's tokenizer and configs: its weights only make sense with them.
-        shutil.copytree(args.init_from.parent / "processor", processor_dir, dirs_exist_ok=True)
+        # The source's tokenizer and configs: its weights only make sense with them.
+        init_weights = copy_source_processor(args.init_from, processor_dir)
         processor = load_processor(processor_dir)
     else:
         tokenizer = train_tokenizer(args.vocab, args.seed)
@@ -258,7 +289,7 @@ def main():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         # The data stream, the model and the loss are the run's own.
         for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision",
-                    "reading", "word_readout"):
+                    "reading", "word_readout", "curriculum_start"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
     for key, default in SCHEDULE_DEFAULTS.items():
         if getattr(args, key) is None:
@@ -284,7 +315,7 @@ def main():
                                   lr=args.lr, betas=(0.9, 0.98), eps=1e-8)
     step = 0
     if args.init_from:
-        model.load_state_dict(torch.load(args.init_from, map_location="cpu", weights_only=False)["model"])
+        model.load_state_dict(init_weights)
     if args.resume:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -311,7 +342,7 @@ def main():
 
     tasks = args.tasks.split(",") if args.tasks else None
     data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight, args.reading,
-                   readout=args.word_readout > 0)
+                   readout=args.word_readout > 0, curriculum_start=args.curriculum_start)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
@@ -420,7 +451,7 @@ def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint
             log(dict(step=step, loss=round(sum(window["loss"]) / len(window["loss"]), 4),
                      task_loss={k: round(sum(v) / len(v), 4) for k, v in sorted(window["task"].items())},
                      lr=round(lr_at(step, args), 6), grad_norm=round(float(grad_norm), 3),
-                     levels=[round(w, 2) for w in level_weights(step)], sec_per_step=round(elapsed / window["steps"], 2),
+                     levels=[round(w, 2) for w in level_weights(args.curriculum_start + step)], sec_per_step=round(elapsed / window["steps"], 2),
                      **({"image_to_text_rms": round(image_ratio, 2)} if image_ratio is not None else {}),
                      **({"readout_loss": round(sum(window["readout"]) / len(window["readout"]), 4),
                          "words_read": round(sum(window["read"]) / len(window["read"]), 3)} if readout else {})))
