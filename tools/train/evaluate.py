@@ -128,12 +128,12 @@ def max_tokens_for(qtype):
     return 256 if qtype == "ui_html" else 64 if "_read_" in qtype else 32
 
 
-def examples(seed, per_task, tasks, reading=False):
+def examples(seed, per_task, tasks, reading=False, level=2):
     """The evaluation examples; with `reading`, each image's training-only reading turn (train.py
     --reading: every label, word or shape listed) as its one question, where the image has one."""
     for task in tasks:
         for i in range(per_task):
-            ex = example(seed, i, 2, task, reading=reading)
+            ex = example(seed, i, level, task, reading=reading)
             if reading:
                 if len(ex["turns"]) < 2:
                     continue
@@ -145,7 +145,7 @@ def evaluate(backend, args):
     by_type, by_task, html, read_items = {}, {}, {"valid": [], "structure": []}, []
     failures, records = [], []
     started = time.time()
-    for n, ex in enumerate(examples(args.seed, args.per_task, args.tasks, args.reading)):
+    for n, ex in enumerate(examples(args.seed, args.per_task, args.tasks, args.reading, args.level)):
         text, _ = backend.answer(ex["image"], ex["question"], max_tokens_for(ex["qtype"]))
         ok = normalise_answer(text) == normalise_answer(ex["answer"])
         by_type.setdefault(ex["qtype"], []).append(ok)
@@ -164,7 +164,8 @@ def evaluate(backend, args):
             print(f"  {n + 1} examples, {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     rate = lambda v: {"accuracy": round(sum(v) / len(v), 4), "n": len(v)} if v else None
     return {
-        "model": str(args.model), "backend": args.backend, "seed": args.seed, "per_task": args.per_task,
+        "model": str(args.model), "backend": args.backend, "seed": args.seed, "level": args.level,
+        "per_task": args.per_task,
         "seconds": round(time.time() - started, 1),
         "tasks": {k: rate(v) for k, v in sorted(by_task.items())},
         "question_types": {k: rate(v) for k, v in sorted(by_type.items())},
@@ -226,6 +227,9 @@ def main():
     parser.add_argument("--write-fixture", type=Path, help="write the Swift tests' fixture (--agreement N examples, default 20) here")
     parser.add_argument("--reading", action="store_true",
                         help="ask each image's reading turn (train.py --reading) instead: a diagnostic, not the card's numbers")
+    parser.add_argument("--level", type=int, default=2, choices=[0, 1, 2],
+                        help="the generator's level (2, the target distribution, for every figure in the card; "
+                             "0 and 1 show how much harder the target is than the easier levels training also draws)")
     parser.add_argument("--show-failures", type=int, default=20)
     parser.add_argument("--records", action="store_true", help="keep every example's answer in the output")
     parser.add_argument("--out", type=Path, help="write the JSON result here too")
