@@ -193,18 +193,19 @@ def copy_source_processor(source, processor_dir):
 
     An exported folder holds bfloat16 weights in transformers 4.x key layout: loading it through
     from_pretrained maps the keys back and widens the weights to float32, and its config is re-saved
-    in this transformers' layout, as a run's own processor/ is."""
+    in this transformers' layout, float32, as a run's own processor/ is."""
     if not is_exported_model(source):
         shutil.copytree(source.parent / "processor", processor_dir, dirs_exist_ok=True)
         return torch.load(source, map_location="cpu", weights_only=False)["model"]
-    from transformers import Idefics3ForConditionalGeneration
-    model = Idefics3ForConditionalGeneration.from_pretrained(source, dtype=torch.float32)
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration
     processor_dir.mkdir(parents=True, exist_ok=True)
     for f in source.iterdir():
         if f.name not in ("model.safetensors", "config.json", "generation_config.json", "README.md"):
             shutil.copy(f, processor_dir / f.name)
-    model.config.save_pretrained(processor_dir)
-    return model.state_dict()
+    config = Idefics3Config.from_pretrained(source)
+    config.dtype = torch.float32
+    config.save_pretrained(processor_dir)
+    return Idefics3ForConditionalGeneration.from_pretrained(source, dtype=torch.float32).state_dict()
 
 
 def main():
