@@ -32,8 +32,8 @@ import TestSupport
 
     /// Answers read from the image, through the whole pipeline: questions of the kinds the model
     /// gets right most often (Models/builtin/README.md), about the committed images. It gets the
-    /// bar chart's tallest label ("ship" for "pie") and the sample sketch's images (1 for 2) and
-    /// button word ("Join" for "Reply") wrong, so those are not asked.
+    /// bar chart's tallest label ("sun" for "pie") and the sample sketch's button word ("Close" for
+    /// "Reply") wrong, so those are not asked.
     @Test(arguments: [
         ("Tests/Fixtures/builtin-questions/bar.png", "How many bars are there?", "8"),
         ("Tests/Fixtures/builtin-questions/bar.png", "What colour is the tallest bar?", "green"),
@@ -42,6 +42,7 @@ import TestSupport
         ("Tests/Fixtures/builtin-questions/pie.png", "How many slices are there?", "3"),
         ("Assets/sketch.png", "What is written in the header?", "Jobs"),
         ("Assets/sketch.png", "How many columns?", "2"),
+        ("Assets/sketch.png", "How many images are there?", "2"),
     ])
     func answersFromTheImage(_ image: String, question: String, answer: String) throws {
         let result = try VQAProcess.run(["--model", "builtin", "--offline", image, question], environment: environment)
