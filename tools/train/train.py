@@ -188,8 +188,8 @@ def is_exported_model(path):
     return path.is_dir() and (path / "config.json").is_file() and (path / "model.safetensors").is_file()
 
 
-def copy_source_processor(source, processor_dir):
-    """Copies --init-from's tokenizer and configs into processor_dir and returns its weights (a state dict).
+def load_init_source(source, processor_dir):
+    """Copies --init-from's tokenizer and configs into processor_dir; returns its weights (a state dict).
 
     An exported folder holds bfloat16 weights in transformers 4.x key layout: loading it through
     from_pretrained maps the keys back and widens the weights to float32, and its config is re-saved
@@ -278,7 +278,7 @@ def main():
         sys.exit(f"{checkpoint} exists: pass --resume, or choose a new --run")
     elif args.init_from:
         # The source's tokenizer and configs: its weights only make sense with them.
-        init_weights = copy_source_processor(args.init_from, processor_dir)
+        init_weights = load_init_source(args.init_from, processor_dir)
         processor = load_processor(processor_dir)
     else:
         tokenizer = train_tokenizer(args.vocab, args.seed)
