@@ -126,7 +126,7 @@ def prompt_text(processor, question):
     return processor.apply_chat_template(messages, add_generation_prompt=True)
 
 
-def encode_examples(processor, examples, with_answers=True, answer_weight="sqrt"):
+def encode_examples(processor, examples, with_answers=True, answer_weight="sqrt", separate_turns=False):
     """input_ids (right-padded), attention_mask, pixel_values [B, 1, 3, 256, 256] and, with answers,
     labels (-100 except on the answers and their <end_of_utterance>) and weights (per token).
 
@@ -134,38 +134,88 @@ def encode_examples(processor, examples, with_answers=True, answer_weight="sqrt"
     its image, rendered as SmolVLM's chat template renders one: the first question after the image,
     then "\nUser: Q<end_of_utterance>\nAssistant:" before each further answer. Each answer's tokens
     share its weight: 1/sqrt(length) ("sqrt": a long HTML page counts more than one word without
-    drowning it) or 1/length ("mean": every answer counts the same)."""
+    drowning it) or 1/length ("mean": every answer counts the same).
+
+    With `separate_turns`, each turn is instead its own one-question prompt sharing the image: the
+    row holds the prompt up to and including the image, then each turn's question and answer, and
+    the result adds `segments` (per token: 0 for the shared image prompt, k for turn k, -1 for
+    padding) and `position_ids` (each turn numbered as if it followed the image alone), from which
+    turn_attention_mask() lets a turn see the image prompt and itself only. Why: in a conversation
+    a later answer can be copied from an earlier one (a button's word from the HTML page before
+    it), so it teaches nothing about reading the image; a separate turn is exactly the one-question
+    prompt that inference sees."""
     tokenizer = processor.tokenizer
     eou = tokenizer.convert_tokens_to_ids("<end_of_utterance>")
     pad = tokenizer.pad_token_id
     prompts = [prompt_text(processor, ex["question"]) for ex in examples]
     enc = processor(text=prompts, images=[[ex["image"]] for ex in examples], return_tensors=None)
     pixel_values = torch.as_tensor(enc["pixel_values"]).float()
-    rows, labels, weights = [], [], []
+    rows, labels, weights, segments, positions = [], [], [], [], []
     for ids, ex in zip(enc["input_ids"], examples):
-        ids, row_labels, row_weights = list(ids), [-100] * len(ids), [0.0] * len(ids)
-        if with_answers:
-            for turn, (question, answer, _) in enumerate(ex.get("turns") or [(ex["question"], ex["answer"], ex["qtype"])]):
-                if turn > 0:
-                    asked = tokenizer(f"\nUser: {question}<end_of_utterance>\nAssistant:", add_special_tokens=False)["input_ids"]
-                    ids, row_labels, row_weights = ids + asked, row_labels + [-100] * len(asked), row_weights + [0.0] * len(asked)
-                answered = tokenizer(" " + answer, add_special_tokens=False)["input_ids"] + [eou]
-                weight = 1 / (len(answered) ** 0.5 if answer_weight == "sqrt" else len(answered))
-                ids, row_labels, row_weights = ids + answered, row_labels + answered, row_weights + [weight] * len(answered)
+        turns = (ex.get("turns") or [(ex["question"], ex["answer"], ex["qtype"])]) if with_answers else []
+        ids = list(ids)
+        if separate_turns:
+            first = question_suffix(processor, turns[0][0] if turns else ex["question"])
+            if ids[len(ids) - len(first):] != first:
+                raise ValueError("the prompt does not end with its question's own tokens")
+            ids = ids[:len(ids) - len(first)]
+        row_labels, row_weights = [-100] * len(ids), [0.0] * len(ids)
+        row_segments, row_positions = [0] * len(ids), list(range(len(ids)))
+        shared = len(ids)
+        for turn, (question, answer, _) in enumerate(turns):
+            if separate_turns:
+                asked = question_suffix(processor, question)
+            elif turn > 0:
+                asked = tokenizer(f"\nUser: {question}<end_of_utterance>\nAssistant:", add_special_tokens=False)["input_ids"]
+            else:
+                asked = []
+            answered = tokenizer(" " + answer, add_special_tokens=False)["input_ids"] + [eou]
+            weight = 1 / (len(answered) ** 0.5 if answer_weight == "sqrt" else len(answered))
+            start = shared if separate_turns else len(ids)
+            ids += asked + answered
+            row_labels += [-100] * len(asked) + answered
+            row_weights += [0.0] * len(asked) + [weight] * len(answered)
+            row_segments += [turn + 1] * (len(asked) + len(answered))
+            row_positions += list(range(start, start + len(asked) + len(answered)))
         rows.append(ids)
         labels.append(row_labels)
         weights.append(row_weights)
+        segments.append(row_segments)
+        positions.append(row_positions)
     width = max(len(r) for r in rows)
     input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
     attention = torch.zeros((len(rows), width), dtype=torch.long)
     label_t = torch.full((len(rows), width), -100, dtype=torch.long)
     weight_t = torch.zeros((len(rows), width))
+    segment_t = torch.full((len(rows), width), -1, dtype=torch.long)
+    position_t = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):
         input_ids[i, :len(r)] = torch.tensor(r)
         attention[i, :len(r)] = 1
         label_t[i, :len(r)] = torch.tensor(labels[i])
         weight_t[i, :len(r)] = torch.tensor(weights[i])
-    return dict(input_ids=input_ids, attention_mask=attention, labels=label_t, weights=weight_t, pixel_values=pixel_values)
+        segment_t[i, :len(r)] = torch.tensor(segments[i])
+        position_t[i, :len(r)] = torch.tensor(positions[i])
+    out = dict(input_ids=input_ids, attention_mask=attention, labels=label_t, weights=weight_t, pixel_values=pixel_values)
+    if separate_turns:
+        out.update(segments=segment_t, position_ids=position_t)
+    return out
+
+
+def question_suffix(processor, question):
+    """The tokens of a one-question prompt after its image: the question, <end_of_utterance> and
+    "\nAssistant:". The image's tokens are special, so the text after them is tokenized alone."""
+    prompt = prompt_text(processor, question)
+    return processor.tokenizer(prompt[prompt.rindex("<image>") + len("<image>"):], add_special_tokens=False)["input_ids"]
+
+
+def turn_attention_mask(segments, dtype=torch.float32):
+    """The additive [B, 1, W, W] attention mask of encode_examples(..., separate_turns=True): a
+    token sees the earlier tokens of the shared image prompt and of its own turn."""
+    query, key = segments[:, :, None], segments[:, None, :]
+    causal = torch.ones(segments.shape[1], segments.shape[1], dtype=torch.bool).tril()
+    allowed = causal & (key >= 0) & ((key == 0) | (key == query))
+    return torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
 
 
 def normalise_answer(text):

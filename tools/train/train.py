@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (encode_examples, init_vision_embeddings, load_processor, make_config, make_processor, normalise_answer, prompt_text,  # noqa: E402
-                    set_threads, train_tokenizer)
+                    set_threads, train_tokenizer, turn_attention_mask)
 from generate import TASKS, example  # noqa: E402
 
 # Curriculum: probabilities of generator levels 0 (easy), 1, 2 (target distribution) by step,
@@ -51,12 +51,13 @@ class Batches(torch.utils.data.Dataset):
     """Batch number `step` of the run: generated, preprocessed by the saved processor and tokenized."""
 
     def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt", reading=False,
-                 readout=False, curriculum_start=0):
+                 readout=False, curriculum_start=0, separate_turns=False):
         self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
         self.curriculum_start = curriculum_start
         self.tasks = tasks  # None: the generator's own mix of all tasks
         self.questions, self.answer_weight, self.reading = questions, answer_weight, reading
         self.readout = readout  # also compute word_targets (--word-readout)
+        self.separate_turns = separate_turns
         self.processor = None
 
     def __len__(self):
@@ -73,7 +74,7 @@ class Batches(torch.utils.data.Dataset):
                             rng.choice(self.tasks) if self.tasks else None, questions=self.questions,
                             reading=self.reading)
                     for i in range(self.batch)]
-        enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight)
+        enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight, separate_turns=self.separate_turns)
         enc["tasks"] = [ex["task"] for ex in examples]
         if self.readout:
             enc["word_targets"] = word_targets(self.processor.tokenizer, examples)
@@ -132,8 +133,11 @@ def lr_at(step, args):
 def batch_loss(model, batch):
     """The weighted mean of the answer-token losses (weights from encode_examples), and each
     example's mean answer-token loss."""
-    out = model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                      pixel_values=batch["pixel_values"])
+    if "segments" in batch:  # --separate-turns
+        masks = dict(attention_mask=turn_attention_mask(batch["segments"]), position_ids=batch["position_ids"])
+    else:
+        masks = dict(attention_mask=batch["attention_mask"])
+    out = model.model(input_ids=batch["input_ids"], pixel_values=batch["pixel_values"], **masks)
     hidden = out.last_hidden_state[:, :-1]
     targets = batch["labels"][:, 1:]
     mask = targets != -100
@@ -240,6 +244,9 @@ def main():
                         help="each answer's weight: sqrt(its length) or 1")
     parser.add_argument("--questions", type=int, default=1,
                         help="questions asked about each training image, as one conversation (of distinct types)")
+    parser.add_argument("--separate-turns", action="store_true",
+                        help="ask each of an image's --questions as its own prompt (sharing the image) rather than as "
+                             "one conversation, so that no answer can be copied from an earlier one")
     parser.add_argument("--reading", action="store_true",
                         help="end each training image's conversation with a turn listing all its labels, words or shapes")
     parser.add_argument("--vision-lr-mult", type=float, default=1.0, help="learning-rate factor for the vision tower and connector")
@@ -290,7 +297,7 @@ def main():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         # The data stream, the model and the loss are the run's own.
         for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision",
-                    "reading", "word_readout", "curriculum_start"):
+                    "reading", "word_readout", "curriculum_start", "separate_turns"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
     for key, default in SCHEDULE_DEFAULTS.items():
         if getattr(args, key) is None:
@@ -343,7 +350,8 @@ def main():
 
     tasks = args.tasks.split(",") if args.tasks else None
     data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight, args.reading,
-                   readout=args.word_readout > 0, curriculum_start=args.curriculum_start)
+                   readout=args.word_readout > 0, curriculum_start=args.curriculum_start,
+                   separate_turns=args.separate_turns)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
