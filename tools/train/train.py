@@ -243,7 +243,7 @@ def main():
     parser.add_argument("--answer-weight", default="sqrt", choices=["sqrt", "mean"],
                         help="each answer's weight: sqrt(its length) or 1")
     parser.add_argument("--questions", type=int, default=1,
-                        help="questions asked about each training image, as one conversation (of distinct types)")
+                        help="questions asked about each training image (of distinct types), as one conversation unless --separate-turns")
     parser.add_argument("--separate-turns", action="store_true",
                         help="ask each of an image's --questions as its own prompt (sharing the image) rather than as "
                              "one conversation, so that no answer can be copied from an earlier one")
