@@ -89,8 +89,8 @@ import TestSupport
         // The sketch's layout and words, element for element (the page its generator wrote), but
         // for the button's word, which the model misreads (Models/builtin/README.md).
         let drawn = try String(contentsOfFile: "tools/train/samples/sketch.html", encoding: .utf8)
-        let anyButtonWord = { (page: String) in
-            page.replacingOccurrences(of: "<button>[^<]*</button>", with: "<button>…</button>", options: .regularExpression)
+        let anyButtonWord = { (html: String) in
+            html.replacingOccurrences(of: "<button>[^<]*</button>", with: "<button>…</button>", options: .regularExpression)
         }
         #expect(anyButtonWord(page) == anyButtonWord(drawn), "\(page)")
     }

@@ -126,9 +126,9 @@ def prompt_text(processor, question):
     return processor.apply_chat_template(messages, add_generation_prompt=True)
 
 
-def encode_examples(processor, examples, with_answers=True, answer_weight="sqrt", separate_turns=False):
-    """input_ids (right-padded), attention_mask, pixel_values [B, 1, 3, 256, 256] and, with answers,
-    labels (-100 except on the answers and their <end_of_utterance>) and weights (per token).
+def encode_examples(processor, examples, answer_weight="sqrt", separate_turns=False):
+    """input_ids (right-padded), attention_mask, pixel_values [B, 1, 3, 256, 256], labels (-100
+    except on the answers and their <end_of_utterance>) and weights (per token).
 
     An example with several turns (generate.example(..., questions=k)) becomes a conversation about
     its image, rendered as SmolVLM's chat template renders one: the first question after the image,
@@ -152,10 +152,10 @@ def encode_examples(processor, examples, with_answers=True, answer_weight="sqrt"
     pixel_values = torch.as_tensor(enc["pixel_values"]).float()
     rows, labels, weights, segments, positions = [], [], [], [], []
     for ids, ex in zip(enc["input_ids"], examples):
-        turns = (ex.get("turns") or [(ex["question"], ex["answer"], ex["qtype"])]) if with_answers else []
+        turns = ex.get("turns") or [(ex["question"], ex["answer"], ex["qtype"])]
         ids = list(ids)
         if separate_turns:
-            first = question_suffix(processor, turns[0][0] if turns else ex["question"])
+            first = question_suffix(processor, turns[0][0])
             if ids[len(ids) - len(first):] != first:
                 raise ValueError("the prompt does not end with its question's own tokens")
             ids = ids[:len(ids) - len(first)]
