@@ -54,7 +54,7 @@ class Batches(torch.utils.data.Dataset):
                  readout=False, curriculum_start=0, separate_turns=False):
         self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
         self.curriculum_start = curriculum_start
-        self.tasks = tasks  # None: the generator's own mix of all tasks
+        self.tasks = tasks  # {task: weight}; None: the generator's own mix of all tasks
         self.questions, self.answer_weight, self.reading = questions, answer_weight, reading
         self.readout = readout  # also compute word_targets (--word-readout)
         self.separate_turns = separate_turns
@@ -71,7 +71,7 @@ class Batches(torch.utils.data.Dataset):
         rng = random.Random(f"levels:{self.seed}:{step}")
         weights = level_weights(self.curriculum_start + step)
         examples = [example(self.seed, step * self.batch + i, rng.choices([0, 1, 2], weights)[0],
-                            rng.choice(self.tasks) if self.tasks else None, questions=self.questions,
+                            rng.choices(list(self.tasks), list(self.tasks.values()))[0] if self.tasks else None, questions=self.questions,
                             reading=self.reading)
                     for i in range(self.batch)]
         enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight, separate_turns=self.separate_turns)
@@ -84,11 +84,24 @@ class Batches(torch.utils.data.Dataset):
 GRID = 8  # image tokens per side: 256 px / patch 16 / pixel shuffle 2
 
 
+def word_target(tokenizer, text, space):
+    """The token that stands for a drawn text: its first token as an answer spells it (" " + words; a
+    bare space token, as before digits, is skipped); but where that spelling takes several tokens and
+    the text without the space is one ("Send", as the HTML pages spell button and input words), that
+    one, since a first piece can start other words too (" S" + "end", " S" + "ave", " S" + "top")."""
+    ids = tokenizer(" " + text, add_special_tokens=False)["input_ids"]
+    bare = ids[:1] == space and len(ids) > 1
+    if len(ids) > 1 and not bare:
+        whole = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(whole) == 1:
+            return whole[0]
+    return ids[1] if bare else ids[0]
+
+
 def word_targets(tokenizer, examples):
-    """(examples, GRID * GRID): for each image token, in the connector's row-major order, the first
-    token of the one text or shape (by its name) whose drawn box is centred in that token's 32 x 32
-    pixels, as an answer spells it (" " + words; a bare space token, as before digits, is skipped);
-    -100 where nothing or more than one thing is centred."""
+    """(examples, GRID * GRID): for each image token, in the connector's row-major order, the
+    `word_target` of the one text or shape (by its name) whose drawn box is centred in that token's
+    32 x 32 pixels; -100 where nothing or more than one thing is centred."""
     space = tokenizer(" ", add_special_tokens=False)["input_ids"]
     targets = torch.full((len(examples), GRID * GRID), -100, dtype=torch.long)
     for i, ex in enumerate(examples):
@@ -99,8 +112,7 @@ def word_targets(tokenizer, examples):
             cells.setdefault(row * GRID + col, []).append(text)
         for cell, texts in cells.items():
             if len(texts) == 1:
-                ids = tokenizer(" " + texts[0], add_special_tokens=False)["input_ids"]
-                targets[i, cell] = ids[1] if ids[:1] == space and len(ids) > 1 else ids[0]
+                targets[i, cell] = word_target(tokenizer, texts[0], space)
     return targets
 
 
@@ -148,6 +160,25 @@ def batch_loss(model, batch):
     per_example = torch.zeros(mask.shape[0]).index_add_(0, rows, token_loss.detach()) / counts
     weights = batch["weights"][:, 1:][mask]
     return (token_loss * weights).sum() / weights.sum(), per_example
+
+
+def task_weights(text):
+    """--tasks: "charts,ui" or "charts=0.35,ui=0.45,scenes=0.2" -> {task: weight}; None -> None. The
+    run keeps the text (as its other options), so a resumed run parses it again."""
+    if not text:
+        return None
+    weights = {}
+    for entry in text.split(","):
+        name, _, share = entry.partition("=")
+        if name not in TASKS:
+            raise ValueError(f"unknown task {name!r} (tasks: {', '.join(TASKS)})")
+        try:
+            weights[name] = float(share) if share else 1.0
+        except ValueError:
+            raise ValueError(f"{name}: share {share!r} is not a number") from None
+        if not weights[name] > 0:
+            raise ValueError(f"{name}: share {share!r} must be positive")
+    return weights
 
 
 def held_out(seed, per_task, tasks=None):
@@ -239,7 +270,9 @@ def main():
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--eval-per-task", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--tasks", help="comma-separated subset of the tasks, chosen uniformly (default: all, generator's mix)")
+    parser.add_argument("--tasks",
+                        help="comma-separated tasks, each optionally with its share (charts=0.35,ui=0.45,scenes=0.2); "
+                             "without shares, chosen uniformly (default: all, in the generator's mix)")
     parser.add_argument("--answer-weight", default="sqrt", choices=["sqrt", "mean"],
                         help="each answer's weight: sqrt(its length) or 1")
     parser.add_argument("--questions", type=int, default=1,
@@ -262,8 +295,10 @@ def main():
                              "its source runs trained, so it continues their level mix instead of restarting at the easiest")
     parser.add_argument("--workers", type=int, default=1, help="data-generation processes (0: in the training process)")
     args = parser.parse_args()
-    if args.tasks and not set(args.tasks.split(",")) <= set(TASKS):
-        sys.exit(f"--tasks: unknown task in {args.tasks!r} (tasks: {', '.join(TASKS)})")
+    try:
+        task_weights(args.tasks)
+    except ValueError as error:
+        sys.exit(f"--tasks: {error}")
     if args.init_from and args.resume:
         sys.exit("--init-from starts a new run from another run's weights; --resume continues this run: pass one")
     if args.init_from and not (is_exported_model(args.init_from)
@@ -348,14 +383,14 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    tasks = args.tasks.split(",") if args.tasks else None
+    tasks = task_weights(args.tasks)
     data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight, args.reading,
                    readout=args.word_readout > 0, curriculum_start=args.curriculum_start,
                    separate_turns=args.separate_turns)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
-    evaluation = held_out(args.seed, args.eval_per_task, tasks)
+    evaluation = held_out(args.seed, args.eval_per_task, list(tasks) if tasks else None)
     started = time.time()
     state = {"step": step}
     try:
