@@ -51,12 +51,13 @@ class Batches(torch.utils.data.Dataset):
     """Batch number `step` of the run: generated, preprocessed by the saved processor and tokenized."""
 
     def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt", reading=False,
-                 readout=False, curriculum_start=0, separate_turns=False):
+                 readout=False, curriculum_start=0, separate_turns=False, whole_words=False):
         self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
         self.curriculum_start = curriculum_start
         self.tasks = tasks  # {task: weight}; None: the generator's own mix of all tasks
         self.questions, self.answer_weight, self.reading = questions, answer_weight, reading
         self.readout = readout  # also compute word_targets (--word-readout)
+        self.whole_words = whole_words  # their targets (--readout-whole-words)
         self.separate_turns = separate_turns
         self.processor = None
 
@@ -77,42 +78,48 @@ class Batches(torch.utils.data.Dataset):
         enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight, separate_turns=self.separate_turns)
         enc["tasks"] = [ex["task"] for ex in examples]
         if self.readout:
-            enc["word_targets"] = word_targets(self.processor.tokenizer, examples)
+            enc["word_targets"] = word_targets(self.processor.tokenizer, examples, self.whole_words)
         return enc
 
 
 GRID = 8  # image tokens per side: 256 px / patch 16 / pixel shuffle 2
 
 
-def word_target(tokenizer, text, space):
+def word_target(tokenizer, text, space, whole_words=False):
     """The token that stands for a drawn text: its first token as an answer spells it (" " + words; a
-    bare space token, as before digits, is skipped); but where that spelling takes several tokens and
-    the text without the space is one ("Send", as the HTML pages spell button and input words), that
-    one, since a first piece can start other words too (" S" + "end", " S" + "ave", " S" + "top")."""
+    bare space token, as before digits, is skipped). With `whole_words`, where that spelling takes
+    several tokens and the text without the space is one ("Send", as the HTML pages spell button and
+    input words), that one, since a first piece can start other words too (" S" + "end", " S" +
+    "ave", " S" + "top")."""
     ids = tokenizer(" " + text, add_special_tokens=False)["input_ids"]
     bare = ids[:1] == space and len(ids) > 1
-    if len(ids) > 1 and not bare:
+    if whole_words and len(ids) > 1 and not bare:
         whole = tokenizer(text, add_special_tokens=False)["input_ids"]
         if len(whole) == 1:
             return whole[0]
     return ids[1] if bare else ids[0]
 
 
-def word_targets(tokenizer, examples):
+def centred_texts(drawn):
+    """{image token: text} for the image tokens (row-major in the GRID x GRID connector output)
+    whose 32 x 32 pixels hold the centre of exactly one drawn text or shape (Canvas.drawn)."""
+    cells = {}
+    for text, (x0, y0, x1, y1) in drawn:
+        col = min(GRID - 1, max(0, int((x0 + x1) / 2 * GRID / 256)))
+        row = min(GRID - 1, max(0, int((y0 + y1) / 2 * GRID / 256)))
+        cells.setdefault(row * GRID + col, []).append(text)
+    return {cell: texts[0] for cell, texts in cells.items() if len(texts) == 1}
+
+
+def word_targets(tokenizer, examples, whole_words=False):
     """(examples, GRID * GRID): for each image token, in the connector's row-major order, the
     `word_target` of the one text or shape (by its name) whose drawn box is centred in that token's
     32 x 32 pixels; -100 where nothing or more than one thing is centred."""
     space = tokenizer(" ", add_special_tokens=False)["input_ids"]
     targets = torch.full((len(examples), GRID * GRID), -100, dtype=torch.long)
     for i, ex in enumerate(examples):
-        cells = {}
-        for text, (x0, y0, x1, y1) in ex["drawn"]:
-            col = min(GRID - 1, max(0, int((x0 + x1) / 2 * GRID / 256)))
-            row = min(GRID - 1, max(0, int((y0 + y1) / 2 * GRID / 256)))
-            cells.setdefault(row * GRID + col, []).append(text)
-        for cell, texts in cells.items():
-            if len(texts) == 1:
-                targets[i, cell] = word_target(tokenizer, texts[0], space)
+        for cell, text in centred_texts(ex["drawn"]).items():
+            targets[i, cell] = word_target(tokenizer, text, space, whole_words)
     return targets
 
 
@@ -290,6 +297,9 @@ def main():
     parser.add_argument("--word-readout", type=float, default=0.0,
                         help="weight of a training-only loss that asks each image token under a drawn word or shape to be "
                              "read as that word (the shape's name) by the language model's own output matrix (WordReadout); 0: off")
+    parser.add_argument("--readout-whole-words", action="store_true",
+                        help="the readout's target for a word whose answer spelling takes several tokens is the word's own "
+                             "token where it has one (Send, not the \" S\" that Save and Stop start with too; word_target)")
     parser.add_argument("--curriculum-start", type=int, default=0,
                         help="the curriculum's step at this run's step 0: a later stage (--init-from) passes the steps "
                              "its source runs trained, so it continues their level mix instead of restarting at the easiest")
@@ -332,7 +342,7 @@ def main():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         # The data stream, the model and the loss are the run's own.
         for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision",
-                    "reading", "word_readout", "curriculum_start", "separate_turns"):
+                    "reading", "word_readout", "readout_whole_words", "curriculum_start", "separate_turns"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
     for key, default in SCHEDULE_DEFAULTS.items():
         if getattr(args, key) is None:
@@ -386,7 +396,7 @@ def main():
     tasks = task_weights(args.tasks)
     data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight, args.reading,
                    readout=args.word_readout > 0, curriculum_start=args.curriculum_start,
-                   separate_turns=args.separate_turns)
+                   separate_turns=args.separate_turns, whole_words=args.readout_whole_words)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
