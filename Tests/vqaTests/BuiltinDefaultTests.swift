@@ -32,7 +32,7 @@ import TestSupport
 
     /// Answers read from the image, through the whole pipeline: questions of the kinds the model
     /// gets right most often (Models/builtin/README.md), about the committed images. It gets the
-    /// bar chart's tallest label ("sun" for "pie") and the sample sketch's button word ("Back" for
+    /// bar chart's tallest label ("sun" for "pie") and the sample sketch's button word ("Delete" for
     /// "Reply") wrong, so those are not asked.
     @Test(arguments: [
         ("Tests/Fixtures/builtin-questions/bar.png", "How many bars are there?", "8"),
