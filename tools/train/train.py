@@ -61,6 +61,14 @@ class Batches(torch.utils.data.Dataset):
         self.separate_turns = separate_turns
         self.processor = None
 
+    def task(self, rng):
+        """An example's task: None leaves it to the generator's own mix. Equal shares draw as
+        `--tasks` did before it took shares, so older runs' batches are unchanged."""
+        if not self.tasks:
+            return None
+        names, shares = list(self.tasks), list(self.tasks.values())
+        return rng.choice(names) if len(set(shares)) == 1 else rng.choices(names, shares)[0]
+
     def __len__(self):
         return 1 << 40
 
@@ -72,8 +80,7 @@ class Batches(torch.utils.data.Dataset):
         rng = random.Random(f"levels:{self.seed}:{step}")
         weights = level_weights(self.curriculum_start + step)
         examples = [example(self.seed, step * self.batch + i, rng.choices([0, 1, 2], weights)[0],
-                            rng.choices(list(self.tasks), list(self.tasks.values()))[0] if self.tasks else None, questions=self.questions,
-                            reading=self.reading)
+                            self.task(rng), questions=self.questions, reading=self.reading)
                     for i in range(self.batch)]
         enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight, separate_turns=self.separate_turns)
         enc["tasks"] = [ex["task"] for ex in examples]
@@ -183,8 +190,8 @@ def task_weights(text):
             weights[name] = float(share) if share else 1.0
         except ValueError:
             raise ValueError(f"{name}: share {share!r} is not a number") from None
-        if not weights[name] > 0:
-            raise ValueError(f"{name}: share {share!r} must be positive")
+        if not (math.isfinite(weights[name]) and weights[name] > 0):
+            raise ValueError(f"{name}: share {share!r} must be a positive number")
     return weights
 
 
