@@ -57,9 +57,10 @@ def main():
             numbers = torch.tensor([[t != -100 and tokenizer.convert_ids_to_tokens(t).isdigit() for t in row]
                                     for row in targets.tolist()])
             words = (targets != -100) & ~numbers
-            groups = [("shapes" if task == "scenes" else "words", words), ("numbers", numbers)]
             if task == "ui":
                 groups = [(kind, words & mask) for kind, mask in ui_word_kinds(examples).items()]
+            else:
+                groups = [("shapes" if task == "scenes" else "words", words), ("numbers", numbers)]
             parts = []
             for name, mask in groups:
                 if mask.any():

@@ -196,6 +196,7 @@ def task_weights(text):
 
 
 def held_out(seed, per_task, tasks=None):
+    """`per_task` level-2 examples of each of `tasks` (names, or {name: share}; None: all)."""
     return [example(seed + HELD_OUT_SEED_OFFSET, i, 2, task) for task in (tasks or TASKS) for i in range(per_task)]
 
 
@@ -407,7 +408,7 @@ def main():
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
-    evaluation = held_out(args.seed, args.eval_per_task, list(tasks) if tasks else None)
+    evaluation = held_out(args.seed, args.eval_per_task, tasks)
     started = time.time()
     state = {"step": step}
     try:
