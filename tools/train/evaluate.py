@@ -13,7 +13,9 @@
 
 Examples come from generate.example(--seed, i, level 2, task): the full target distribution, with a
 seed that training never uses (training uses its --seed, default 20240901, and --seed + 1000003 for its
-quick held-out set; the default here is 77). An answer is right when it equals the generated one after
+quick held-out set; the default here is 77). `--chart-styles 1` draws every bar and line chart in a
+free style instead (generate.styled_frame: any aspect, small labels, wide margins, values over the bars),
+which shows how far the model's chart reading carries beyond the house style. An answer is right when it equals the generated one after
 strip(), and, for answers that are not HTML, lower-casing and dropping a final period. For UI sketches
 (`ui_html`) three more rates are reported: the output parses as balanced HTML (`html_valid`), and it has
 the right elements in the right order with the right words, columns included (`html_structure`).
@@ -128,12 +130,13 @@ def max_tokens_for(qtype):
     return 256 if qtype == "ui_html" else 64 if "_read_" in qtype else 32
 
 
-def examples(seed, per_task, tasks, reading=False, level=2):
+def examples(seed, per_task, tasks, reading=False, level=2, chart_styles=0.0):
     """The evaluation examples; with `reading`, each image's training-only reading turn (train.py
-    --reading: every label, word or shape listed) as its one question, where the image has one."""
+    --reading: every label, word or shape listed) as its one question, where the image has one.
+    `chart_styles`: the share of bar and line charts drawn in a free style (train.py --chart-styles)."""
     for task in tasks:
         for i in range(per_task):
-            ex = example(seed, i, level, task, reading=reading)
+            ex = example(seed, i, level, task, reading=reading, chart_styles=chart_styles)
             if reading:
                 if len(ex["turns"]) < 2:
                     continue
@@ -145,7 +148,7 @@ def evaluate(backend, args):
     by_type, by_task, html, read_items = {}, {}, {"valid": [], "structure": []}, []
     failures, records = [], []
     started = time.time()
-    for n, ex in enumerate(examples(args.seed, args.per_task, args.tasks, args.reading, args.level)):
+    for n, ex in enumerate(examples(args.seed, args.per_task, args.tasks, args.reading, args.level, args.chart_styles)):
         text, _ = backend.answer(ex["image"], ex["question"], max_tokens_for(ex["qtype"]))
         ok = normalise_answer(text) == normalise_answer(ex["answer"])
         by_type.setdefault(ex["qtype"], []).append(ok)
@@ -164,7 +167,7 @@ def evaluate(backend, args):
             print(f"  {n + 1} examples, {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     rate = lambda v: {"accuracy": round(sum(v) / len(v), 4), "n": len(v)} if v else None
     return {
-        "model": str(args.model), "backend": args.backend, "seed": args.seed, "level": args.level,
+        "model": str(args.model), "backend": args.backend, "seed": args.seed, "level": args.level, "chart_styles": args.chart_styles,
         "per_task": args.per_task,
         "seconds": round(time.time() - started, 1),
         "tasks": {k: rate(v) for k, v in sorted(by_task.items())},
@@ -230,6 +233,8 @@ def main():
     parser.add_argument("--level", type=int, default=2, choices=[0, 1, 2],
                         help="the generator's level (2, the target distribution, for every figure in the card; "
                              "0 and 1 show how much harder the target is than the easier levels training also draws)")
+    parser.add_argument("--chart-styles", type=float, default=0.0,
+                        help="the share of bar and line charts drawn in a free style (train.py --chart-styles); 1: all")
     parser.add_argument("--show-failures", type=int, default=20)
     parser.add_argument("--records", action="store_true", help="keep every example's answer in the output")
     parser.add_argument("--out", type=Path, help="write the JSON result here too")

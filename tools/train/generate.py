@@ -7,7 +7,8 @@ Three tasks, each an image plus a question and its one canonical answer:
   optional titles and axis ticks. Questions: how many bars / points / slices, which label is the
   tallest / shortest (highest / lowest, largest / smallest), the colour of a given bar, the label
   of the bar of a given colour, the title, the kind of chart, and "What is in this chart?" (one
-  sentence naming the kind, the count and the tallest label).
+  sentence naming the kind, the count and the tallest label). With `chart_styles`, a share of bar and
+  line charts is drawn in a free style (any aspect, small labels, wide margins, values over the bars).
 - ui: hand-drawn-looking wireframes (jittered strokes: a header, text lines, image placeholders
   with an X, buttons and inputs with words, one or two columns) -> a small self-contained HTML
   page in one canonical form (`ui_html`), plus single-word and counting questions.
@@ -88,15 +89,17 @@ def jitter_colour(rng, rgb, amount=14):
 
 
 class Canvas:
-    """Drawing in 256-unit coordinates on an image `scale` times larger."""
+    """Drawing in 256-unit coordinates (`width` x `height` units, a square tile by default) on an
+    image `scale` times larger."""
 
-    def __init__(self, scale=1.0, background=(255, 255, 255)):
-        self.s = scale
-        self.image = Image.new("RGB", (round(SIZE * scale), round(SIZE * scale)), background)
+    def __init__(self, scale=1.0, background=(255, 255, 255), width=SIZE, height=SIZE):
+        self.s, self.w, self.h = scale, width, height
+        self.image = Image.new("RGB", (round(width * scale), round(height * scale)), background)
         self.draw = ImageDraw.Draw(self.image)
-        # Every text and shape drawn, by its words (a shape by its name), with its box in 256-unit
-        # coordinates: (words, (x0, y0, x1, y1)). Kept in the image's info so that example() can
-        # return it without each task passing it along.
+        # Every text and shape drawn, by its words (a shape by its name), with its box where it lands
+        # in the processor's 256 x 256 tile (it resizes any image to that square): (words, (x0, y0,
+        # x1, y1)). Kept in the image's info so that example() can return it without each task
+        # passing it along.
         self.image.info["drawn"] = self.drawn = []
 
     def p(self, *xy):
@@ -113,7 +116,8 @@ class Canvas:
         f = self.font(kind, size)
         self.draw.text(self.p(*xy), text, font=f, fill=fill, anchor=anchor)
         box = self.draw.textbbox(self.p(*xy), text, font=f, anchor=anchor)
-        self.drawn.append((text, tuple(v / self.s for v in box)))
+        x0, y0, x1, y1 = (v / self.s for v in box)
+        self.drawn.append((text, (x0 * SIZE / self.w, y0 * SIZE / self.h, x1 * SIZE / self.w, y1 * SIZE / self.h)))
 
     def rect(self, box, fill=None, outline=None, width=1):
         self.draw.rectangle(self.p(*box), fill=fill, outline=outline, width=max(1, round(width * self.s)))
@@ -202,7 +206,7 @@ def draw_ticks(rng, c, x0, y0, x1, y1, vmax_units):
         v += step
 
 
-def bar_chart(rng, level, scale):
+def bar_chart(rng, level, scale, style=None):
     if level == 0:
         n = rng.randint(1, 4)
     elif level == 1:
@@ -215,6 +219,11 @@ def bar_chart(rng, level, scale):
     same_colour = level > 0 and rng.random() < 0.15
     colours = [rng.choice(list(COLOURS))] * n if same_colour else choose(rng, list(COLOURS), n)
     title = rng.choice(TITLES) if rng.random() < (0.5 if level else 0.3) else None
+    info = dict(kind="bar", n=n, words=words, colours=colours, title=title,
+                tallest=words[max(range(n), key=lambda i: values[i])],
+                shortest=words[min(range(n), key=lambda i: values[i])])
+    if style:
+        return styled_bars(style, scale, info, values), info
     background = (255, 255, 255) if rng.random() < 0.7 else jitter_colour(rng, (245, 245, 240), 8)
     c = Canvas(scale, background)
     x0, y0, x1, y1 = chart_frame(rng, c, level, title)
@@ -235,19 +244,21 @@ def bar_chart(rng, level, scale):
         c.rect((cx - bw, y1 - h, cx + bw, y1), fill=jitter_colour(rng, COLOURS[colours[i]]),
                outline=(40, 40, 40) if rng.random() < 0.3 else None)
         c.text((cx, y1 + 4), words[i], kind, size, (20, 20, 20), anchor="mt")
-    tallest = words[max(range(n), key=lambda i: values[i])]
-    shortest = words[min(range(n), key=lambda i: values[i])]
-    info = dict(kind="bar", n=n, words=words, colours=colours, tallest=tallest, shortest=shortest, title=title)
     return c.image, info
 
 
-def line_chart(rng, level, scale):
+def line_chart(rng, level, scale, style=None):
     n = rng.randint(3, 5) if level == 0 else rng.randint(3, 7)
     margin = {0: 0.25, 1: 0.15, 2: 0.1}[level]
     words = choose(rng, [w for w in LABELS if len(w) <= 4], n)
     values = distinct_values(rng, n, margin, low=0.08)
     colour = rng.choice(list(COLOURS))
     title = rng.choice(TITLES) if rng.random() < 0.4 else None
+    info = dict(kind="line", n=n, words=words, colour=colour, title=title,
+                tallest=words[max(range(n), key=lambda i: values[i])],
+                shortest=words[min(range(n), key=lambda i: values[i])])
+    if style:
+        return styled_line(style, scale, info, values), info
     c = Canvas(scale)
     x0, y0, x1, y1 = chart_frame(rng, c, level, title)
     if x0 > 20:
@@ -262,9 +273,6 @@ def line_chart(rng, level, scale):
     for (x, y), w in zip(points, words):
         c.ellipse((x - 4, y - 4, x + 4, y + 4), fill=rgb)
         c.text((x, y1 + 4), w, kind, size, (20, 20, 20), anchor="mt")
-    info = dict(kind="line", n=n, words=words, colour=colour, title=title,
-                tallest=words[max(range(n), key=lambda i: values[i])],
-                shortest=words[min(range(n), key=lambda i: values[i])])
     return c.image, info
 
 
@@ -302,6 +310,101 @@ def pie_chart(rng, level, scale):
     return c.image, info
 
 
+# Charts in a free style (--chart-styles). The layouts above are one house style: a square tile,
+# labels of 11-18 units, bars filling the plot. A model that has seen only that miscounts charts
+# drawn otherwise (Assets/chart.png: 4:3, 6-unit labels once resized, values over the bars, a wide
+# empty margin). These draw the same content as bar_chart and line_chart (the same bars or points,
+# words, colours and title, so the same questions and answers) in a look drawn from `style`, a
+# generator of its own, so that the content stream is the one the house style draws.
+
+ASPECTS = [1.0, 4 / 3, 3 / 2, 16 / 9, 2.0, 3 / 4]
+
+
+def styled_frame(style, scale, title):
+    """A free-style chart's canvas, plot area and look: any aspect (the processor squashes every
+    image to its square tile), margins from none to wide, a thin or thick axis, with or without a
+    y axis, value ticks and grid lines, a title small or large, centred or to the left. Returns
+    (canvas, (x0, y0, x1, y1), look); the tallest value reaches look["reach"] of the plot's height
+    and is worth look["top"] units."""
+    aspect = style.choice(ASPECTS)
+    w, h = (round(SIZE * aspect), SIZE) if aspect >= 1 else (SIZE, round(SIZE / aspect))
+    background = style.choice([(255, 255, 255), (250, 250, 246), (243, 243, 243), jitter_colour(style, (238, 242, 250), 10)])
+    c = Canvas(scale, background, w, h)
+    ink = jitter_colour(style, (40, 40, 40), 15)
+    look = dict(ink=ink, label_size=style.randint(7, 15), font=style.choice(["sans", "bold", "cond"]),
+                reach=style.uniform(0.6, 1.0), top=style.choice([10, 50, 100, 400, 1000]), small=style.randint(6, 11))
+    top = style.uniform(3, 20)
+    if title:
+        size = style.randint(8, 18)
+        if style.random() < 0.6:
+            c.text((w / 2 + style.uniform(-0.15, 0.15) * w, top), title, "bold", size, ink, anchor="mt")
+        else:
+            c.text((style.uniform(6, 0.2 * w), top), title, style.choice(["bold", "sans"]), size, ink, anchor="lt")
+        top += size + 3
+    ticks = style.random() < 0.45
+    x0 = style.uniform(28, 44) if ticks else style.uniform(6, 0.18 * w)
+    x1 = w - style.uniform(6, 0.2 * w)
+    y0 = top + style.uniform(6, 30)
+    y1 = h - look["label_size"] - style.uniform(8, 40)
+    axis = style.choice([1, 1, 2, 3])
+    if ticks:
+        step = look["top"] / style.choice([2, 4, 5])
+        grid = style.random() < 0.4
+        for k in range(round(look["top"] / step) + 1):
+            y = y1 - (y1 - y0) * look["reach"] * k * step / look["top"]
+            if grid and k:
+                c.line([(x0, y), (x1, y)], jitter_colour(style, (215, 215, 215), 12), 1)
+            c.line([(x0 - 3, y), (x0, y)], ink, 1)
+            c.text((x0 - 5, y), f"{k * step:g}", "cond", look["small"], ink, anchor="rm")
+    if ticks or style.random() < 0.6:
+        c.line([(x0, y0), (x0, y1)], ink, axis)
+    if style.random() < 0.9:
+        c.line([(x0, y1), (x1, y1)], ink, axis)
+    return c, (x0, y0, x1, y1), look
+
+
+def styled_slots(style, c, plot, look, words):
+    """Where the bars or points go: (centres, slot width, label size). They may fill the plot or
+    leave part of it empty, to the left, the right or both."""
+    x0, y0, x1, y1 = plot
+    span = (x1 - x0) * style.uniform(0.7, 1.0)
+    left = x0 + style.uniform(0, (x1 - x0) - span)
+    slot = span / len(words)
+    centres = [left + slot * (i + 0.5) for i in range(len(words))]
+    return centres, slot, fit_label_size(c, words, slot, look["label_size"], look["font"])
+
+
+def styled_bars(style, scale, info, values):
+    c, plot, look = styled_frame(style, scale, info["title"])
+    x0, y0, x1, y1 = plot
+    centres, slot, size = styled_slots(style, c, plot, look, info["words"])
+    half = slot * style.uniform(0.3, 0.9) / 2
+    outline = look["ink"] if style.random() < 0.2 else None
+    value_labels = style.random() < 0.4
+    for cx, value, word, colour in zip(centres, values, info["words"], info["colours"]):
+        top = y1 - (y1 - y0) * look["reach"] * value
+        c.rect((cx - half, top, cx + half, y1), fill=jitter_colour(style, COLOURS[colour]), outline=outline)
+        if value_labels:
+            c.text((cx, top - 2), f"{round(value * look['top'])}", "sans", look["small"], look["ink"], anchor="mb")
+        c.text((cx, y1 + 4), word, look["font"], size, look["ink"], anchor="mt")
+    return c.image
+
+
+def styled_line(style, scale, info, values):
+    c, plot, look = styled_frame(style, scale, info["title"])
+    x0, y0, x1, y1 = plot
+    centres, slot, size = styled_slots(style, c, plot, look, info["words"])
+    points = [(x, y1 - (y1 - y0) * look["reach"] * v) for x, v in zip(centres, values)]
+    rgb = jitter_colour(style, COLOURS[info["colour"]])
+    c.line(points, rgb, style.choice([1, 2, 3, 4]))
+    marker = style.choice([0, 2, 3, 4, 5])
+    for (x, y), word in zip(points, info["words"]):
+        if marker:
+            c.ellipse((x - marker, y - marker, x + marker, y + marker), fill=rgb)
+        c.text((x, y1 + 4), word, look["font"], size, look["ink"], anchor="mt")
+    return c.image
+
+
 COUNT_Q = {"bar": ["How many bars are there?", "How many bars are in this chart?", "How many bars does the chart have?",
                    "Count the bars."],
            "line": ["How many points are on the line?", "How many points does the line have?", "How many data points are there?"],
@@ -329,10 +432,13 @@ def describe(info):
     return f"A pie chart with {n} slices, the largest labelled {info['tallest']}."
 
 
-def chart_example(rng, level, scale, questions=1, reading=False):
+def chart_example(rng, level, scale, questions=1, reading=False, style=None):
+    """A chart and questions about it; with `style` (a generator), a bar or line chart is drawn in a
+    free style (styled_frame), a pie chart as always."""
     r = rng.random()
     kind = "bar" if r < 0.65 else "line" if r < 0.82 else "pie"
-    image, info = {"bar": bar_chart, "line": line_chart, "pie": pie_chart}[kind](rng, level, scale)
+    image, info = bar_chart(rng, level, scale, style) if kind == "bar" else \
+        line_chart(rng, level, scale, style) if kind == "line" else pie_chart(rng, level, scale)
     n, words = info["n"], info["words"]
     options = [("count", 2), ("tallest", 3), ("describe", 2), ("kind", 0.5)]
     if n > 1:
@@ -681,18 +787,24 @@ TASKS = {"charts": chart_example, "ui": ui_example, "scenes": scene_example}
 TASK_WEIGHTS = {"charts": 0.45, "ui": 0.33, "scenes": 0.22}
 
 
-def example(seed, index, level=2, task=None, scale=None, questions=1, reading=False):
+def example(seed, index, level=2, task=None, scale=None, questions=1, reading=False, chart_styles=0.0):
     """One example: dict(image, question, answer, task, qtype, level, turns, drawn). Deterministic in its
     arguments. `turns` holds up to `questions` (question, answer, qtype) about the image, of
     distinct types; question, answer and qtype are the first, which does not depend on `questions`.
     `reading` adds a last turn listing every label, word or shape (`with_reading`). `drawn`: every
-    text and shape drawn and where (Canvas.drawn)."""
+    text and shape drawn and where (Canvas.drawn). `chart_styles`: the share of charts drawn in a
+    free style (styled_frame); its draws come from a generator of their own, so 0 leaves every
+    example as it was before the option existed."""
     rng = random.Random(f"{seed}:{index}:{level}:{task}")
     if task is None:
         task = rng.choices(list(TASK_WEIGHTS), list(TASK_WEIGHTS.values()))[0]
     if scale is None:
         scale = 1.0 if rng.random() < 0.75 else rng.choice([1.5, 2.0])
-    image, turns = TASKS[task](rng, level, scale, questions, reading)
+    style = random.Random(f"{seed}:{index}:{level}:{task}:style") if task == "charts" and chart_styles else None
+    if style and style.random() < chart_styles:
+        image, turns = chart_example(rng, level, scale, questions, reading, style)
+    else:
+        image, turns = TASKS[task](rng, level, scale, questions, reading)
     q, a, qtype = turns[0]
     return dict(image=image, question=q, answer=a, task=task, qtype=qtype, level=level, turns=turns,
                 drawn=image.info.pop("drawn", []))

@@ -51,13 +51,14 @@ class Batches(torch.utils.data.Dataset):
     """Batch number `step` of the run: generated, preprocessed by the saved processor and tokenized."""
 
     def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt", reading=False,
-                 readout=False, curriculum_start=0, separate_turns=False, whole_words=False):
+                 readout=False, curriculum_start=0, separate_turns=False, whole_words=False, chart_styles=0.0):
         self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
         self.curriculum_start = curriculum_start
         self.tasks = tasks  # {task: weight}; None: the generator's own mix of all tasks
         self.questions, self.answer_weight, self.reading = questions, answer_weight, reading
         self.readout = readout  # also compute word_targets (--word-readout)
         self.whole_words = whole_words  # their targets (--readout-whole-words)
+        self.chart_styles = chart_styles  # the share of charts drawn in a free style (--chart-styles)
         self.separate_turns = separate_turns
         self.processor = None
 
@@ -80,7 +81,8 @@ class Batches(torch.utils.data.Dataset):
         rng = random.Random(f"levels:{self.seed}:{step}")
         weights = level_weights(self.curriculum_start + step)
         examples = [example(self.seed, step * self.batch + i, rng.choices([0, 1, 2], weights)[0],
-                            self.task(rng), questions=self.questions, reading=self.reading)
+                            self.task(rng), questions=self.questions, reading=self.reading,
+                            chart_styles=self.chart_styles)
                     for i in range(self.batch)]
         enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight, separate_turns=self.separate_turns)
         enc["tasks"] = [ex["task"] for ex in examples]
@@ -308,6 +310,9 @@ def main():
     parser.add_argument("--readout-whole-words", action="store_true",
                         help="the readout's target for a word whose answer spelling takes several tokens is the word's own "
                              "token where it has one (Send, not the \" S\" that Save and Stop start with too; word_target)")
+    parser.add_argument("--chart-styles", type=float, default=0.0,
+                        help="the share of bar and line charts drawn in a free style: any aspect, small or large labels, "
+                             "wide or no margins, values over the bars, thick axes, grid lines (generate.styled_frame); 0: off")
     parser.add_argument("--curriculum-start", type=int, default=0,
                         help="the curriculum's step at this run's step 0: a later stage (--init-from) passes the steps "
                              "its source runs trained, so it continues their level mix instead of restarting at the easiest")
@@ -317,6 +322,8 @@ def main():
         task_weights(args.tasks)
     except ValueError as error:
         sys.exit(f"--tasks: {error}")
+    if not 0 <= args.chart_styles <= 1:
+        sys.exit(f"--chart-styles: {args.chart_styles:g} is not a share between 0 and 1")
     if args.init_from and args.resume:
         sys.exit("--init-from starts a new run from another run's weights; --resume continues this run: pass one")
     if args.init_from and not (is_exported_model(args.init_from)
@@ -350,7 +357,7 @@ def main():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         # The data stream, the model and the loss are the run's own.
         for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision",
-                    "reading", "word_readout", "readout_whole_words", "curriculum_start", "separate_turns"):
+                    "reading", "word_readout", "readout_whole_words", "curriculum_start", "separate_turns", "chart_styles"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
     for key, default in SCHEDULE_DEFAULTS.items():
         if getattr(args, key) is None:
@@ -404,7 +411,8 @@ def main():
     tasks = task_weights(args.tasks)
     data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight, args.reading,
                    readout=args.word_readout > 0, curriculum_start=args.curriculum_start,
-                   separate_turns=args.separate_turns, whole_words=args.readout_whole_words)
+                   separate_turns=args.separate_turns, whole_words=args.readout_whole_words,
+                   chart_styles=args.chart_styles)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
