@@ -37,6 +37,10 @@ from generate import TASKS, example  # noqa: E402
 CURRICULUM = [(0, (0.6, 0.3, 0.1)), (1000, (0.6, 0.3, 0.1)), (3000, (0.2, 0.3, 0.5)), (6000, (0.1, 0.2, 0.7))]
 HELD_OUT_SEED_OFFSET = 1_000_003  # quick held-out examples; evaluate.py uses yet another seed
 SCHEDULE_DEFAULTS = dict(lr=1e-3, min_lr_frac=0.1, warmup=200, total_steps=20000, weight_decay=0.05)
+# How a run runs: on --resume, like the schedule, those not given keep the run's values (a run
+# started with --threads 2 and resumed without it used to fall back to one thread).
+RUNNING_DEFAULTS = dict(checkpoint_minutes=10, snapshot_every=1000, log_every=10, eval_every=250, eval_per_task=16,
+                        threads=1, workers=1)
 
 
 def level_weights(step):
@@ -281,12 +285,13 @@ def main():
     parser.add_argument("--weight-decay", type=float, help=f"on matrices (default {SCHEDULE_DEFAULTS['weight_decay']})")
     parser.add_argument("--max-steps", type=int, help="stop after this step")
     parser.add_argument("--max-minutes", type=float, help="stop after this many minutes (this invocation)")
-    parser.add_argument("--checkpoint-minutes", type=float, default=10)
-    parser.add_argument("--snapshot-every", type=int, default=1000)
-    parser.add_argument("--log-every", type=int, default=10)
-    parser.add_argument("--eval-every", type=int, default=250)
-    parser.add_argument("--eval-per-task", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=1)
+    # How the run runs: on --resume, those not given keep the run's values (RUNNING_DEFAULTS otherwise).
+    parser.add_argument("--checkpoint-minutes", type=float, help="save checkpoint.pt this often (default 10)")
+    parser.add_argument("--snapshot-every", type=int, help="keep weights-stepN.pt every N steps (default 1000)")
+    parser.add_argument("--log-every", type=int, help="log every N steps (default 10)")
+    parser.add_argument("--eval-every", type=int, help="quick held-out evaluation every N steps (default 250)")
+    parser.add_argument("--eval-per-task", type=int, help="its examples per task (default 16)")
+    parser.add_argument("--threads", type=int, help="torch threads (default 1)")
     parser.add_argument("--tasks",
                         help="comma-separated tasks, each optionally with its share (charts=0.35,ui=0.45,scenes=0.2); "
                              "without shares, chosen uniformly (default: all, in the generator's mix)")
@@ -316,7 +321,7 @@ def main():
     parser.add_argument("--curriculum-start", type=int, default=0,
                         help="the curriculum's step at this run's step 0: a later stage (--init-from) passes the steps "
                              "its source runs trained, so it continues their level mix instead of restarting at the easiest")
-    parser.add_argument("--workers", type=int, default=1, help="data-generation processes (0: in the training process)")
+    parser.add_argument("--workers", type=int, help="data-generation processes (0: in the training process; default 1)")
     args = parser.parse_args()
     try:
         task_weights(args.tasks)
@@ -330,7 +335,6 @@ def main():
                                or (args.init_from.is_file() and (args.init_from.parent / "processor").is_dir())):
         sys.exit(f"--init-from: {args.init_from} is neither a checkpoint file in a run folder (with processor/ beside it) "
                  "nor an exported model folder (with config.json and model.safetensors)")
-    set_threads(args.threads)
     torch.manual_seed(args.seed)
     from transformers import Idefics3ForConditionalGeneration
 
@@ -359,9 +363,10 @@ def main():
         for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision",
                     "reading", "word_readout", "readout_whole_words", "curriculum_start", "separate_turns", "chart_styles"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
-    for key, default in SCHEDULE_DEFAULTS.items():
+    for key, default in {**SCHEDULE_DEFAULTS, **RUNNING_DEFAULTS}.items():
         if getattr(args, key) is None:
             setattr(args, key, state["args"].get(key, default) if args.resume else default)
+    set_threads(args.threads)
     from transformers import Idefics3Config
     config = Idefics3Config.from_pretrained(processor_dir)
     model = Idefics3ForConditionalGeneration(config)
