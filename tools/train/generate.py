@@ -343,6 +343,8 @@ def styled_frame(style, scale, title):
         top += size + 3
     ticks = style.random() < 0.45
     x0 = style.uniform(28, 44) if ticks else style.uniform(6, 0.18 * w)
+    if ticks:  # room for the widest tick value ("1000") left of the axis
+        x0 = max(x0, c.text_size(f"{look['top']}", "cond", look["small"])[0] + 8)
     x1 = w - style.uniform(6, 0.2 * w)
     y0 = top + style.uniform(6, 30)
     y1 = h - look["label_size"] - style.uniform(8, 40)
@@ -365,13 +367,18 @@ def styled_frame(style, scale, title):
 
 def styled_slots(style, c, plot, look, words):
     """Where the bars or points go: (centres, slot width, label size). They may fill the plot or
-    leave part of it empty, to the left, the right or both."""
+    leave part of it empty, to the left, the right or both, but never so little of it that the
+    labels touch: the span widens first, then the labels shrink (to 6 units at least, where the
+    house style stops at 9; the widest plot of eight 4-letter labels still fits them)."""
     x0, y0, x1, y1 = plot
-    span = (x1 - x0) * style.uniform(0.7, 1.0)
+    size = look["label_size"]
+    widest = lambda size: max(c.text_size(word, look["font"], size)[0] for word in words)
+    span = max((x1 - x0) * style.uniform(0.7, 1.0), min(x1 - x0, len(words) * (widest(size) + 3)))
+    while size > 6 and widest(size) > span / len(words) - 3:
+        size -= 1
     left = x0 + style.uniform(0, (x1 - x0) - span)
     slot = span / len(words)
-    centres = [left + slot * (i + 0.5) for i in range(len(words))]
-    return centres, slot, fit_label_size(c, words, slot, look["label_size"], look["font"])
+    return [left + slot * (i + 0.5) for i in range(len(words))], slot, size
 
 
 def styled_bars(style, scale, info, values):
@@ -385,7 +392,10 @@ def styled_bars(style, scale, info, values):
         top = y1 - (y1 - y0) * look["reach"] * value
         c.rect((cx - half, top, cx + half, y1), fill=jitter_colour(style, COLOURS[colour]), outline=outline)
         if value_labels:
-            c.text((cx, top - 2), f"{round(value * look['top'])}", "sans", look["small"], look["ink"], anchor="mb")
+            # one decimal on small scales, so that the tallest or shortest bar's value is not rounded
+            # onto the next one's
+            number = f"{value * look['top']:.1f}" if look["top"] < 50 else f"{round(value * look['top'])}"
+            c.text((cx, top - 2), number, "sans", look["small"], look["ink"], anchor="mb")
         c.text((cx, y1 + 4), word, look["font"], size, look["ink"], anchor="mt")
     return c.image
 
