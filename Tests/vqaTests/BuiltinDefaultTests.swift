@@ -12,10 +12,11 @@ import TestSupport
     }()
 
     @Test func defaultModelIsBuiltinAndSaysSo() throws {
-        let result = try VQAProcess.run(["Assets/chart.png", "What kind of chart is this?"], environment: environment)
+        // The README's first command.
+        let result = try VQAProcess.run(["Assets/chart.png", "How many bars are there?"], environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("using the built-in model"))
-        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "A bar chart.")
+        #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5")
     }
 
     /// The kind of chart is read from the image (Tests/Fixtures/builtin-questions: the first bar,
@@ -32,8 +33,9 @@ import TestSupport
 
     /// Answers read from the image, through the whole pipeline: questions of the kinds the model
     /// gets right most often (Models/builtin/README.md), about the committed images. It gets the
-    /// bar chart's tallest label ("sun" for "pie") and the sample sketch's button word ("Delete" for
-    /// "Reply") wrong, so those are not asked.
+    /// bar chart's tallest label wrong ("sun" for "pie"), so that is not asked. `Assets/chart.png` is
+    /// not drawn by the generator (640 x 480, small labels, values over the bars): v14 counted 8 bars
+    /// in it; v16, which also trained on free-style charts, counts the 5.
     @Test(arguments: [
         ("Tests/Fixtures/builtin-questions/bar.png", "How many bars are there?", "8"),
         ("Tests/Fixtures/builtin-questions/bar.png", "What colour is the tallest bar?", "green"),
@@ -43,6 +45,8 @@ import TestSupport
         ("Assets/sketch.png", "What is written in the header?", "Jobs"),
         ("Assets/sketch.png", "How many columns?", "2"),
         ("Assets/sketch.png", "How many images are there?", "2"),
+        ("Assets/sketch.png", "What is written on the button?", "Reply"),
+        ("Assets/chart.png", "What colour is the tallest bar?", "green"),
     ])
     func answersFromTheImage(_ image: String, question: String, answer: String) throws {
         let result = try VQAProcess.run(["--model", "builtin", "--offline", image, question], environment: environment)
