@@ -14,9 +14,10 @@
 Examples come from generate.example(--seed, i, level 2, task): the full target distribution, with a
 seed that training never uses (training uses its --seed, default 20240901, and --seed + 1000003 for its
 quick held-out set; the default here is 77). `--chart-styles 1` draws every bar and line chart in a
-free style instead (generate.styled_frame: any aspect, small labels, wide margins, values over the bars),
-which shows how far the model's chart reading carries beyond the house style. An answer is right when it equals the generated one after
-strip(), and, for answers that are not HTML, lower-casing and dropping a final period. For UI sketches
+free style instead (generate.styled_frame: any aspect, small labels, wide margins, values over the
+bars), which shows how far the model's chart reading carries beyond the house style. An answer is
+right when it equals the generated one after strip(), and, for answers that are not HTML,
+lower-casing and dropping a final period. For UI sketches
 (`ui_html`) three more rates are reported: the output parses as balanced HTML (`html_valid`), and it has
 the right elements in the right order with the right words, columns included (`html_structure`).
 """
