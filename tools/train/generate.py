@@ -176,11 +176,22 @@ def distinct_values(rng, n, margin, low=0.12):
             return values
 
 
-def fit_label_size(c, words, slot, wanted, kind):
+def fit_label_size(c, words, slot, wanted, kind, smallest=9):
+    """`wanted`, made smaller (down to `smallest`) until the widest of `words` fits in `slot` less 3."""
     size = wanted
-    while size > 9 and max(c.text_size(w, kind, size)[0] for w in words) > slot - 3:
+    while size > smallest and label_width(c, words, kind, size) > slot - 3:
         size -= 1
     return size
+
+
+def label_width(c, words, kind, size):
+    return max(c.text_size(w, kind, size)[0] for w in words)
+
+
+def extremes(words, values):
+    """The labels of the largest and the smallest value: dict(tallest, shortest)."""
+    return dict(tallest=words[max(range(len(words)), key=lambda i: values[i])],
+                shortest=words[min(range(len(words)), key=lambda i: values[i])])
 
 
 def chart_frame(rng, c, level, title):
@@ -219,9 +230,7 @@ def bar_chart(rng, level, scale, style=None):
     same_colour = level > 0 and rng.random() < 0.15
     colours = [rng.choice(list(COLOURS))] * n if same_colour else choose(rng, list(COLOURS), n)
     title = rng.choice(TITLES) if rng.random() < (0.5 if level else 0.3) else None
-    info = dict(kind="bar", n=n, words=words, colours=colours, title=title,
-                tallest=words[max(range(n), key=lambda i: values[i])],
-                shortest=words[min(range(n), key=lambda i: values[i])])
+    info = dict(kind="bar", n=n, words=words, colours=colours, title=title, **extremes(words, values))
     if style:
         return styled_bars(style, scale, info, values), info
     background = (255, 255, 255) if rng.random() < 0.7 else jitter_colour(rng, (245, 245, 240), 8)
@@ -254,9 +263,7 @@ def line_chart(rng, level, scale, style=None):
     values = distinct_values(rng, n, margin, low=0.08)
     colour = rng.choice(list(COLOURS))
     title = rng.choice(TITLES) if rng.random() < 0.4 else None
-    info = dict(kind="line", n=n, words=words, colour=colour, title=title,
-                tallest=words[max(range(n), key=lambda i: values[i])],
-                shortest=words[min(range(n), key=lambda i: values[i])])
+    info = dict(kind="line", n=n, words=words, colour=colour, title=title, **extremes(words, values))
     if style:
         return styled_line(style, scale, info, values), info
     c = Canvas(scale)
@@ -304,9 +311,7 @@ def pie_chart(rng, level, scale):
                  ("t" if math.sin(mid) > 0.3 else "b" if math.sin(mid) < -0.3 else "m")
         c.text((tx, ty), words[i], kind, size, (20, 20, 20), anchor=anchor)
         angle += sweep
-    info = dict(kind="pie", n=n, words=words, colours=colours, title=title,
-                tallest=words[max(range(n), key=lambda i: values[i])],
-                shortest=words[min(range(n), key=lambda i: values[i])])
+    info = dict(kind="pie", n=n, words=words, colours=colours, title=title, **extremes(words, values))
     return c.image, info
 
 
@@ -371,13 +376,11 @@ def styled_slots(style, c, plot, look, words):
     labels touch: the span widens first, then the labels shrink (to 6 units at least, where the
     house style stops at 9; the widest plot of eight 4-letter labels still fits them)."""
     x0, y0, x1, y1 = plot
-    size = look["label_size"]
-    widest = lambda size: max(c.text_size(word, look["font"], size)[0] for word in words)
-    span = max((x1 - x0) * style.uniform(0.7, 1.0), min(x1 - x0, len(words) * (widest(size) + 3)))
-    while size > 6 and widest(size) > span / len(words) - 3:
-        size -= 1
-    left = x0 + style.uniform(0, (x1 - x0) - span)
+    widest = label_width(c, words, look["font"], look["label_size"])
+    span = max((x1 - x0) * style.uniform(0.7, 1.0), min(x1 - x0, len(words) * (widest + 3)))
     slot = span / len(words)
+    size = fit_label_size(c, words, slot, look["label_size"], look["font"], smallest=6)
+    left = x0 + style.uniform(0, (x1 - x0) - span)
     return [left + slot * (i + 0.5) for i in range(len(words))], slot, size
 
 

@@ -286,12 +286,12 @@ def main():
     parser.add_argument("--max-steps", type=int, help="stop after this step")
     parser.add_argument("--max-minutes", type=float, help="stop after this many minutes (this invocation)")
     # How the run runs: on --resume, those not given keep the run's values (RUNNING_DEFAULTS otherwise).
-    parser.add_argument("--checkpoint-minutes", type=float, help="save checkpoint.pt this often (default 10)")
-    parser.add_argument("--snapshot-every", type=int, help="keep weights-stepN.pt every N steps (default 1000)")
-    parser.add_argument("--log-every", type=int, help="log every N steps (default 10)")
-    parser.add_argument("--eval-every", type=int, help="quick held-out evaluation every N steps (default 250)")
-    parser.add_argument("--eval-per-task", type=int, help="its examples per task (default 16)")
-    parser.add_argument("--threads", type=int, help="torch threads (default 1)")
+    parser.add_argument("--checkpoint-minutes", type=float, help=f"save checkpoint.pt this often (default {RUNNING_DEFAULTS['checkpoint_minutes']})")
+    parser.add_argument("--snapshot-every", type=int, help=f"keep weights-stepN.pt every N steps (default {RUNNING_DEFAULTS['snapshot_every']})")
+    parser.add_argument("--log-every", type=int, help=f"log every N steps (default {RUNNING_DEFAULTS['log_every']})")
+    parser.add_argument("--eval-every", type=int, help=f"quick held-out evaluation every N steps (default {RUNNING_DEFAULTS['eval_every']})")
+    parser.add_argument("--eval-per-task", type=int, help=f"its examples per task (default {RUNNING_DEFAULTS['eval_per_task']})")
+    parser.add_argument("--threads", type=int, help=f"torch threads (default {RUNNING_DEFAULTS['threads']})")
     parser.add_argument("--tasks",
                         help="comma-separated tasks, each optionally with its share (charts=0.35,ui=0.45,scenes=0.2); "
                              "without shares, chosen uniformly (default: all, in the generator's mix)")
@@ -321,7 +321,7 @@ def main():
     parser.add_argument("--curriculum-start", type=int, default=0,
                         help="the curriculum's step at this run's step 0: a later stage (--init-from) passes the steps "
                              "its source runs trained, so it continues their level mix instead of restarting at the easiest")
-    parser.add_argument("--workers", type=int, help="data-generation processes (0: in the training process; default 1)")
+    parser.add_argument("--workers", type=int, help=f"data-generation processes (0: in the training process; default {RUNNING_DEFAULTS['workers']})")
     args = parser.parse_args()
     try:
         task_weights(args.tasks)
