@@ -13,9 +13,9 @@
 
 Examples come from generate.example(--seed, i, level 2, task): the full target distribution, with a
 seed that training never uses (training uses its --seed, default 20240901, and --seed + 1000003 for its
-quick held-out set; the default here is 77). `--chart-styles 1` draws every bar and line chart in a
-free style instead (generate.styled_frame: any aspect, small labels, wide margins, values over the
-bars), which shows how far the model's chart reading carries beyond the house style. An answer is
+quick held-out set; the default here is 77). `--chart-styles 1` draws every chart in a free style
+instead (generate.styled_bars, styled_line, styled_pie: any aspect, small labels, wide margins,
+values over the bars, legends), which shows how far the model's chart reading carries beyond the house style. An answer is
 right when it equals the generated one after strip(), and, for answers that are not HTML,
 lower-casing and dropping a final period. For UI sketches
 (`ui_html`) three more rates are reported: the output parses as balanced HTML (`html_valid`), and it has
@@ -134,7 +134,7 @@ def max_tokens_for(qtype):
 def examples(seed, per_task, tasks, reading=False, level=2, chart_styles=0.0):
     """The evaluation examples; with `reading`, each image's training-only reading turn (train.py
     --reading: every label, word or shape listed) as its one question, where the image has one.
-    `chart_styles`: the share of bar and line charts drawn in a free style (train.py --chart-styles)."""
+    `chart_styles`: the share of charts drawn in a free style (train.py --chart-styles)."""
     for task in tasks:
         for i in range(per_task):
             ex = example(seed, i, level, task, reading=reading, chart_styles=chart_styles)
@@ -235,7 +235,7 @@ def main():
                         help="the generator's level (2, the target distribution, for every figure in the card; "
                              "0 and 1 show how much harder the target is than the easier levels training also draws)")
     parser.add_argument("--chart-styles", type=float, default=0.0,
-                        help="the share of bar and line charts drawn in a free style (train.py --chart-styles); 1: all")
+                        help="the share of charts drawn in a free style (train.py --chart-styles); 1: all")
     parser.add_argument("--show-failures", type=int, default=20)
     parser.add_argument("--records", action="store_true", help="keep every example's answer in the output")
     parser.add_argument("--out", type=Path, help="write the JSON result here too")

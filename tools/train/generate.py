@@ -7,8 +7,9 @@ Three tasks, each an image plus a question and its one canonical answer:
   optional titles and axis ticks. Questions: how many bars / points / slices, which label is the
   tallest / shortest (highest / lowest, largest / smallest), the colour of a given bar, the label
   of the bar of a given colour, the title, the kind of chart, and "What is in this chart?" (one
-  sentence naming the kind, the count and the tallest label). With `chart_styles`, a share of bar and
-  line charts is drawn in a free style (any aspect, small labels, wide margins, values over the bars).
+  sentence naming the kind, the count and the tallest label). With `chart_styles`, a share of the
+  charts is drawn in a free style (any aspect, small labels, wide margins, values over the bars;
+  pies as rings, with percentages or a legend).
 - ui: hand-drawn-looking wireframes (jittered strokes: a header, text lines, image placeholders
   with an X, buttons and inputs with words, one or two columns) -> a small self-contained HTML
   page in one canonical form (`ui_html`), plus single-word and counting questions.
@@ -93,7 +94,7 @@ class Canvas:
     image `scale` times larger."""
 
     def __init__(self, scale=1.0, background=(255, 255, 255), width=SIZE, height=SIZE):
-        self.s, self.w, self.h = scale, width, height
+        self.s, self.w, self.h, self.background = scale, width, height, background
         self.image = Image.new("RGB", (round(width * scale), round(height * scale)), background)
         self.draw = ImageDraw.Draw(self.image)
         # Every text and shape drawn, by its words (a shape by its name), with its box where it lands
@@ -283,13 +284,16 @@ def line_chart(rng, level, scale, style=None):
     return c.image, info
 
 
-def pie_chart(rng, level, scale):
+def pie_chart(rng, level, scale, style=None):
     n = rng.randint(2, 4) if level == 0 else rng.randint(2, 6)
     margin = {0: 0.35, 1: 0.2, 2: 0.12}[level]
     words = choose(rng, [w for w in LABELS if len(w) <= 5], n)
     values = distinct_values(rng, n, margin, low=0.15)
     colours = choose(rng, [k for k in COLOURS if k not in ("black",)], n)
     title = rng.choice(TITLES) if rng.random() < 0.4 else None
+    info = dict(kind="pie", n=n, words=words, colours=colours, title=title, **extremes(words, values))
+    if style:
+        return styled_pie(style, scale, info, values), info
     c = Canvas(scale)
     top = 8
     if title:
@@ -305,32 +309,38 @@ def pie_chart(rng, level, scale):
         sweep = 360 * values[i] / total
         c.pieslice((cx - r, cy - r, cx + r, cy + r), angle, angle + sweep, fill=jitter_colour(rng, COLOURS[colours[i]]),
                    outline=(255, 255, 255))
-        mid = math.radians(angle + sweep / 2)
-        tx, ty = cx + (r + 6) * math.cos(mid), cy + (r + 6) * math.sin(mid)
-        anchor = ("l" if math.cos(mid) > 0.3 else "r" if math.cos(mid) < -0.3 else "m") + \
-                 ("t" if math.sin(mid) > 0.3 else "b" if math.sin(mid) < -0.3 else "m")
-        c.text((tx, ty), words[i], kind, size, (20, 20, 20), anchor=anchor)
+        slice_label(c, (cx, cy), r, angle + sweep / 2, words[i], kind, size, (20, 20, 20))
         angle += sweep
-    info = dict(kind="pie", n=n, words=words, colours=colours, title=title, **extremes(words, values))
     return c.image, info
+
+
+def slice_label(c, centre, r, degrees, word, kind, size, ink):
+    """`word` just outside a pie of radius `r`, beside the middle of its slice (`degrees` clockwise
+    from 3 o'clock), anchored on the side that faces the pie."""
+    mid = math.radians(degrees)
+    tx, ty = centre[0] + (r + 6) * math.cos(mid), centre[1] + (r + 6) * math.sin(mid)
+    anchor = ("l" if math.cos(mid) > 0.3 else "r" if math.cos(mid) < -0.3 else "m") + \
+             ("t" if math.sin(mid) > 0.3 else "b" if math.sin(mid) < -0.3 else "m")
+    c.text((tx, ty), word, kind, size, ink, anchor=anchor)
 
 
 # Charts in a free style (--chart-styles). The layouts above are one house style: a square tile,
 # labels of 11-18 units, bars filling the plot. A model that has seen only that miscounts charts
 # drawn otherwise (Assets/chart.png: 4:3, 6-unit labels once resized, values over the bars, a wide
-# empty margin). These draw the same content as bar_chart and line_chart (the same bars or points,
-# words, colours and title, so the same questions and answers) in a look drawn from `style`, a
-# generator of its own, so that the content stream is the one the house style draws.
+# empty margin). These draw the same content as bar_chart, line_chart and pie_chart (the same
+# bars, points or slices, words, colours and title, so the same questions and answers) in a look
+# drawn from `style`, a generator of its own, so that the content stream is the one the house
+# style draws.
 
 ASPECTS = [1.0, 4 / 3, 3 / 2, 16 / 9, 2.0, 3 / 4]
 
 
-def styled_frame(style, scale, title):
-    """A free-style chart's canvas, plot area and look: any aspect (the processor squashes every
-    image to its square tile), margins from none to wide, a thin or thick axis, with or without a
-    y axis, value ticks and grid lines, a title small or large, centred or to the left. Returns
-    (canvas, (x0, y0, x1, y1), look); the tallest value reaches look["reach"] of the plot's height
-    and is worth look["top"] units."""
+def styled_canvas(style, scale, title):
+    """A free-style chart's canvas and look, with its title: any aspect (the processor squashes
+    every image to its square tile), a tinted background or none, a title small or large, centred
+    or to the left. Returns (canvas, look, top), `top` where the space under the title starts.
+    look["reach"] and look["top"] are the value axis's (styled_frame); they are drawn here for
+    every chart so that the draws after them stay where they were."""
     aspect = style.choice(ASPECTS)
     w, h = (round(SIZE * aspect), SIZE) if aspect >= 1 else (SIZE, round(SIZE / aspect))
     background = style.choice([(255, 255, 255), (250, 250, 246), (243, 243, 243), jitter_colour(style, (238, 242, 250), 10)])
@@ -346,6 +356,16 @@ def styled_frame(style, scale, title):
         else:
             c.text((style.uniform(6, 0.2 * w), top), title, style.choice(["bold", "sans"]), size, ink, anchor="lt")
         top += size + 3
+    return c, look, top
+
+
+def styled_frame(style, scale, title):
+    """A free-style bar or line chart's canvas, plot area and look (styled_canvas): margins from
+    none to wide, a thin or thick axis, with or without a y axis, value ticks and grid lines.
+    Returns (canvas, (x0, y0, x1, y1), look); the tallest value reaches look["reach"] of the plot's
+    height and is worth look["top"] units."""
+    c, look, top = styled_canvas(style, scale, title)
+    w, h, ink = c.w, c.h, look["ink"]
     ticks = style.random() < 0.45
     x0 = style.uniform(28, 44) if ticks else style.uniform(6, 0.18 * w)
     if ticks:  # room for the widest tick value ("1000") left of the axis
@@ -418,6 +438,68 @@ def styled_line(style, scale, info, values):
     return c.image
 
 
+def styled_pie(style, scale, info, values):
+    """A free-style pie: anywhere on the canvas, any size that leaves its labels inside, as a
+    ring (a doughnut) or whole, with percentages on its larger slices, and its labels beside the
+    slices or in a legend: a colour swatch and a word per row, listed clockwise from the top as
+    the reading task reads them. The slices start between 12 and 3 o'clock, as the house style's."""
+    c, look, top = styled_canvas(style, scale, info["title"])
+    w, h, ink, words = c.w, c.h, look["ink"], info["words"]
+    size = look["label_size"]
+    label_w = label_width(c, words, look["font"], size)
+    label_h = c.text_size("Mg", look["font"], size)[1]
+    row = label_h + style.uniform(3, 8)
+    start = style.uniform(-90, 0)
+    legend = style.random() < 0.5
+    if legend:  # to the right of the pie on a wide or square canvas, under it on a tall one
+        swatch = max(5.0, label_h)
+        legend_w, legend_h = swatch + 4 + label_w, row * len(words)
+        right = w >= h
+        room_w = w - 16 - (legend_w + 12 if right else 0)
+        room_h = h - top - 16 - (0 if right else legend_h + 12)
+        r = min(room_w, room_h) / 2 * style.uniform(0.7, 1.0)
+        cx = style.uniform(8 + r, 8 + room_w - r)
+        cy = style.uniform(top + 8 + r, top + 8 + room_h - r)
+        if right:
+            lx = style.uniform(cx + r + 12, w - 4 - legend_w)
+            ly = min(max(top + 4, cy - legend_h / 2 + style.uniform(-20, 20)), h - 4 - legend_h)
+        else:
+            lx = style.uniform(4, w - 4 - legend_w)
+            ly = style.uniform(cy + r + 12, h - 4 - legend_h)
+    else:  # labels around the pie: room for the widest beside it and for one row above and below
+        room_w, room_h = w - 2 * (label_w + 10), h - top - 2 * (label_h + 10)
+        r = min(room_w, room_h) / 2 * style.uniform(0.65, 1.0)
+        cx = style.uniform(label_w + 10 + r, w - label_w - 10 - r)
+        cy = style.uniform(top + label_h + 10 + r, h - label_h - 10 - r)
+    hole = r * style.uniform(0.35, 0.6) if style.random() < 0.3 else 0
+    outline = style.choice([(255, 255, 255), c.background, ink, None])
+    percentages = style.random() < 0.35
+    total = sum(values)
+    fills = [jitter_colour(style, COLOURS[colour]) for colour in info["colours"]]  # a swatch is its slice's colour
+    angle = start
+    for i, value in enumerate(values):
+        sweep = 360 * value / total
+        c.pieslice((cx - r, cy - r, cx + r, cy + r), angle, angle + sweep, fill=fills[i], outline=outline)
+        share = f"{round(100 * value / total)}%"
+        at = (r + hole) / 2 if hole else r * 0.62  # the middle of the ring, or nearer the rim than the centre
+        if percentages and at * math.radians(sweep) > c.text_size(share, "bold", look["small"])[0] + 6:
+            mid = math.radians(angle + sweep / 2)
+            light = sum(COLOURS[info["colours"][i]]) > 420
+            c.text((cx + at * math.cos(mid), cy + at * math.sin(mid)), share, "bold", look["small"],
+                   ink if light else (255, 255, 255), anchor="mm")
+        if not legend:
+            slice_label(c, (cx, cy), r, angle + sweep / 2, words[i], look["font"], size, ink)
+        angle += sweep
+    if hole:
+        c.ellipse((cx - hole, cy - hole, cx + hole, cy + hole), fill=c.background)
+    if legend:
+        for k, i in enumerate([len(words) - 1] + list(range(len(words) - 1))):  # clockwise from the top
+            y = ly + row * k
+            c.rect((lx, y, lx + swatch, y + swatch), fill=fills[i])
+            c.text((lx + swatch + 4, y + swatch / 2), words[i], look["font"], size, ink, anchor="lm")
+    return c.image
+
+
 COUNT_Q = {"bar": ["How many bars are there?", "How many bars are in this chart?", "How many bars does the chart have?",
                    "Count the bars."],
            "line": ["How many points are on the line?", "How many points does the line have?", "How many data points are there?"],
@@ -446,12 +528,12 @@ def describe(info):
 
 
 def chart_example(rng, level, scale, questions=1, reading=False, style=None):
-    """A chart and questions about it; with `style` (a generator), a bar or line chart is drawn in a
-    free style (styled_frame), a pie chart as always."""
+    """A chart and questions about it; with `style` (a generator), drawn in a free style
+    (styled_bars, styled_line, styled_pie)."""
     r = rng.random()
     kind = "bar" if r < 0.65 else "line" if r < 0.82 else "pie"
     image, info = bar_chart(rng, level, scale, style) if kind == "bar" else \
-        line_chart(rng, level, scale, style) if kind == "line" else pie_chart(rng, level, scale)
+        line_chart(rng, level, scale, style) if kind == "line" else pie_chart(rng, level, scale, style)
     n, words = info["n"], info["words"]
     options = [("count", 2), ("tallest", 3), ("describe", 2), ("kind", 0.5)]
     if n > 1:

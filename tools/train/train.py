@@ -316,8 +316,8 @@ def main():
                         help="the readout's target for a word whose answer spelling takes several tokens is the word's own "
                              "token where it has one (Send, not the \" S\" that Save and Stop start with too; word_target)")
     parser.add_argument("--chart-styles", type=float, default=0.0,
-                        help="the share of bar and line charts drawn in a free style: any aspect, small or large labels, "
-                             "wide or no margins, values over the bars, thick axes, grid lines (generate.styled_frame); 0: off")
+                        help="the share of charts drawn in a free style: any aspect, small or large labels, wide or no margins, "
+                             "values over the bars, thick axes, grid lines, rings and legends for pies (generate.styled_*); 0: off")
     parser.add_argument("--curriculum-start", type=int, default=0,
                         help="the curriculum's step at this run's step 0: a later stage (--init-from) passes the steps "
                              "its source runs trained, so it continues their level mix instead of restarting at the easiest")
