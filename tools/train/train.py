@@ -55,7 +55,8 @@ class Batches(torch.utils.data.Dataset):
     """Batch number `step` of the run: generated, preprocessed by the saved processor and tokenized."""
 
     def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt", reading=False,
-                 readout=False, curriculum_start=0, separate_turns=False, whole_words=False, chart_styles=0.0):
+                 readout=False, curriculum_start=0, separate_turns=False, whole_words=False, chart_styles=0.0,
+                 page_words=False):
         self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
         self.curriculum_start = curriculum_start
         self.tasks = tasks  # {task: weight}; None: the generator's own mix of all tasks
@@ -64,6 +65,7 @@ class Batches(torch.utils.data.Dataset):
         self.whole_words = whole_words  # their targets (--readout-whole-words)
         self.chart_styles = chart_styles  # the share of charts drawn in a free style (--chart-styles)
         self.separate_turns = separate_turns
+        self.page_words = page_words  # --weigh-page-words
         self.processor = None
 
     def task(self, rng):
@@ -88,7 +90,8 @@ class Batches(torch.utils.data.Dataset):
                             self.task(rng), questions=self.questions, reading=self.reading,
                             chart_styles=self.chart_styles)
                     for i in range(self.batch)]
-        enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight, separate_turns=self.separate_turns)
+        enc = encode_examples(self.processor, examples, answer_weight=self.answer_weight, separate_turns=self.separate_turns,
+                              page_words=self.page_words)
         enc["tasks"] = [ex["task"] for ex in examples]
         if self.readout:
             enc["word_targets"] = word_targets(self.processor.tokenizer, examples, self.whole_words)
@@ -302,6 +305,9 @@ def main():
     parser.add_argument("--separate-turns", action="store_true",
                         help="ask each of an image's --questions as its own prompt (sharing the image) rather than as "
                              "one conversation, so that no answer can be copied from an earlier one")
+    parser.add_argument("--weigh-page-words", action="store_true",
+                        help="weigh the header, button and input words inside an HTML answer as answers of their own "
+                             "(common.page_word_weights), not as a hundredth of the page")
     parser.add_argument("--reading", action="store_true",
                         help="end each training image's conversation with a turn listing all its labels, words or shapes")
     parser.add_argument("--vision-lr-mult", type=float, default=1.0, help="learning-rate factor for the vision tower and connector")
@@ -361,7 +367,8 @@ def main():
         state = torch.load(checkpoint, map_location="cpu", weights_only=False)
         # The data stream, the model and the loss are the run's own.
         for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision",
-                    "reading", "word_readout", "readout_whole_words", "curriculum_start", "separate_turns", "chart_styles"):
+                    "reading", "word_readout", "readout_whole_words", "curriculum_start", "separate_turns", "chart_styles",
+                    "weigh_page_words"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
     for key, default in {**SCHEDULE_DEFAULTS, **RUNNING_DEFAULTS}.items():
         if getattr(args, key) is None:
@@ -417,7 +424,7 @@ def main():
     data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight, args.reading,
                    readout=args.word_readout > 0, curriculum_start=args.curriculum_start,
                    separate_turns=args.separate_turns, whole_words=args.readout_whole_words,
-                   chart_styles=args.chart_styles)
+                   chart_styles=args.chart_styles, page_words=args.weigh_page_words)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
