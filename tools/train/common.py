@@ -219,11 +219,11 @@ PAGE_WORDS = re.compile(r'<h1>([^<]+)</h1>|<button>([^<]+)</button>|placeholder=
 
 def page_word_weights(text, offsets, weights, answer_weight):
     """Raises, in place, the `weights` of the tokens of `text` (an HTML answer, tokenized with
-    `offsets`) that spell a word the page reads from its sketch to the weight that word would have
-    as an answer of its own (its tokens and <end_of_utterance>). Why: a page is one answer of about
-    a hundred tokens, so each of its tokens weighs a tenth of a one-word answer's, and nearly all
-    of them are markup the model no longer gets wrong; v16 read a button's word 83 % of the time
-    when asked for it alone and 40 % inside the page."""
+    `offsets`) that spell a word the page reads from its sketch to the weight of an answer made of
+    those tokens and <end_of_utterance>. Why: a page is one answer of about sixty tokens (24-124 at
+    level 2), so each of its tokens weighs about a sixth of a one-word answer's, and nearly all of
+    them are markup the model no longer gets wrong; v16 read a button's word 83 % of the time when
+    asked for it alone and 40 % inside the page."""
     for match in PAGE_WORDS.finditer(text):
         start, end = next(match.span(g) for g in (1, 2, 3) if match.group(g) is not None)
         tokens = [k for k, (a, b) in enumerate(offsets) if a < end and b > start]

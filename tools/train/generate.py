@@ -293,7 +293,9 @@ def pie_chart(rng, level, scale, style=None):
     title = rng.choice(TITLES) if rng.random() < 0.4 else None
     info = dict(kind="pie", n=n, words=words, colours=colours, title=title, **extremes(words, values))
     if style:
-        return styled_pie(style, scale, info, values), info
+        image, start = styled_pie(style, scale, info, values)
+        info["clockwise"] = [words[i] for i in clockwise_from_top(values, start)]
+        return image, info
     c = Canvas(scale)
     top = 8
     if title:
@@ -302,7 +304,7 @@ def pie_chart(rng, level, scale, style=None):
     total = sum(values)
     cx, cy = SIZE / 2, (top + SIZE) / 2
     r = min(SIZE - top - 50, SIZE - 100) / 2
-    angle = rng.uniform(-90, 0)
+    angle = start = rng.uniform(-90, 0)
     kind = rng.choice(["sans", "bold"])
     size = rng.randint(13, 16) if level < 2 else rng.randint(11, 15)
     for i in range(n):
@@ -311,8 +313,20 @@ def pie_chart(rng, level, scale, style=None):
                    outline=(255, 255, 255))
         slice_label(c, (cx, cy), r, angle + sweep / 2, words[i], kind, size, (20, 20, 20))
         angle += sweep
+    info["clockwise"] = [words[i] for i in clockwise_from_top(values, start)]
     return c.image, info
 
+
+def clockwise_from_top(values, start):
+    """The slices' indices clockwise from the one at 12 o'clock, for slices drawn in order from
+    `start` degrees (clockwise from 3 o'clock, as Pillow's angles run)."""
+    total, top = sum(values), (-90 - start) % 360  # 12 o'clock, in degrees past the first slice's start
+    swept = 0.0
+    for i, value in enumerate(values):
+        swept += 360 * value / total
+        if top < swept:
+            return list(range(i, len(values))) + list(range(i))
+    return list(range(len(values)))
 
 def slice_label(c, centre, r, degrees, word, kind, size, ink):
     """`word` just outside a pie of radius `r`, beside the middle of its slice (`degrees` clockwise
@@ -321,6 +335,11 @@ def slice_label(c, centre, r, degrees, word, kind, size, ink):
     tx, ty = centre[0] + (r + 6) * math.cos(mid), centre[1] + (r + 6) * math.sin(mid)
     anchor = ("l" if math.cos(mid) > 0.3 else "r" if math.cos(mid) < -0.3 else "m") + \
              ("t" if math.sin(mid) > 0.3 else "b" if math.sin(mid) < -0.3 else "m")
+    # A long word beside a large pie's slice near 3 or 9 o'clock can reach past the image's edge (the
+    # house style's "melon", by up to 11 units): moved in, over the pie's rim if need be.
+    x0, y0, x1, y1 = (v / c.s for v in c.draw.textbbox(c.p(tx, ty), word, font=c.font(kind, size), anchor=anchor))
+    tx += max(0, 1 - x0) - max(0, x1 - (c.w - 1))
+    ty += max(0, 1 - y0) - max(0, y1 - (c.h - 1))
     c.text((tx, ty), word, kind, size, ink, anchor=anchor)
 
 
@@ -328,7 +347,8 @@ def slice_label(c, centre, r, degrees, word, kind, size, ink):
 # labels of 11-18 units, bars filling the plot. A model that has seen only that miscounts charts
 # drawn otherwise (Assets/chart.png: 4:3, 6-unit labels once resized, values over the bars, a wide
 # empty margin). These draw the same content as bar_chart, line_chart and pie_chart (the same
-# bars, points or slices, words, colours and title, so the same questions and answers) in a look
+# bars, points or slices, words, colours and title, so the same possible questions and answers;
+# which ones an example asks is drawn after the chart, so it may differ) in a look
 # drawn from `style`, a generator of its own, so that the content stream is the one the house
 # style draws.
 
@@ -442,7 +462,8 @@ def styled_pie(style, scale, info, values):
     """A free-style pie: anywhere on the canvas, any size that leaves its labels inside, as a
     ring (a doughnut) or whole, with percentages on its larger slices, and its labels beside the
     slices or in a legend: a colour swatch and a word per row, listed clockwise from the top as
-    the reading task reads them. The slices start between 12 and 3 o'clock, as the house style's."""
+    the reading turn reads them. The slices start between 12 and 3 o'clock, as the house style's.
+    Returns (image, the first slice's start in degrees)."""
     c, look, top = styled_canvas(style, scale, info["title"])
     w, h, ink, words = c.w, c.h, look["ink"], info["words"]
     size = look["label_size"]
@@ -484,7 +505,8 @@ def styled_pie(style, scale, info, values):
         at = (r + hole) / 2 if hole else r * 0.62  # the middle of the ring, or nearer the rim than the centre
         if percentages and at * math.radians(sweep) > c.text_size(share, "bold", look["small"])[0] + 6:
             mid = math.radians(angle + sweep / 2)
-            light = sum(COLOURS[info["colours"][i]]) > 420
+            red, green, blue = COLOURS[info["colours"][i]]
+            light = 0.299 * red + 0.587 * green + 0.114 * blue > 140  # dark text on orange, yellow, pink
             c.text((cx + at * math.cos(mid), cy + at * math.sin(mid)), share, "bold", look["small"],
                    ink if light else (255, 255, 255), anchor="mm")
         if not legend:
@@ -493,11 +515,11 @@ def styled_pie(style, scale, info, values):
     if hole:
         c.ellipse((cx - hole, cy - hole, cx + hole, cy + hole), fill=c.background)
     if legend:
-        for k, i in enumerate([len(words) - 1] + list(range(len(words) - 1))):  # clockwise from the top
+        for k, i in enumerate(clockwise_from_top(values, start)):
             y = ly + row * k
             c.rect((lx, y, lx + swatch, y + swatch), fill=fills[i])
             c.text((lx + swatch + 4, y + swatch / 2), words[i], look["font"], size, ink, anchor="lm")
-    return c.image
+    return c.image, start
 
 
 COUNT_Q = {"bar": ["How many bars are there?", "How many bars are in this chart?", "How many bars does the chart have?",
@@ -582,8 +604,8 @@ def chart_example(rng, level, scale, questions=1, reading=False, style=None):
                 info["colours"][words.index(info["tallest"])]
         return q, a, f"{kind}_{qtype}"
 
-    if kind == "pie":  # slices are drawn clockwise from between 12 and 3 o'clock: the last one covers 12
-        order, in_order = "clockwise from the top", words[-1:] + words[:-1]
+    if kind == "pie":
+        order, in_order = "clockwise from the top", info["clockwise"]
     else:
         order, in_order = "from left to right", words
     return image, with_reading(ask_questions(rng, options, questions, ask), reading,
@@ -888,8 +910,8 @@ def example(seed, index, level=2, task=None, scale=None, questions=1, reading=Fa
     distinct types; question, answer and qtype are the first, which does not depend on `questions`.
     `reading` adds a last turn listing every label, word or shape (`with_reading`). `drawn`: every
     text and shape drawn and where (Canvas.drawn). `chart_styles`: the share of charts drawn in a
-    free style (styled_frame); its draws come from a generator of their own, so 0 leaves every
-    example as it was before the option existed."""
+    free style (styled_bars, styled_line, styled_pie); its draws come from a generator of their own,
+    so 0 leaves every example as it was before the option existed."""
     rng = random.Random(f"{seed}:{index}:{level}:{task}")
     if task is None:
         task = rng.choices(list(TASK_WEIGHTS), list(TASK_WEIGHTS.values()))[0]

@@ -307,7 +307,7 @@ def main():
                              "one conversation, so that no answer can be copied from an earlier one")
     parser.add_argument("--weigh-page-words", action="store_true",
                         help="weigh the header, button and input words inside an HTML answer as answers of their own "
-                             "(common.page_word_weights), not as a hundredth of the page")
+                             "(common.page_word_weights), not as a few of the page's ~60 tokens")
     parser.add_argument("--reading", action="store_true",
                         help="end each training image's conversation with a turn listing all its labels, words or shapes")
     parser.add_argument("--vision-lr-mult", type=float, default=1.0, help="learning-rate factor for the vision tower and connector")
