@@ -113,11 +113,14 @@ class Canvas:
         box = self.font(kind, size).getbbox(text)
         return (box[2] - box[0]) / self.s, (box[3] - box[1]) / self.s
 
+    def text_box(self, xy, text, kind, size, anchor="la"):
+        """Where `text` drawn at `xy` lands: (x0, y0, x1, y1) in this canvas's units."""
+        box = self.draw.textbbox(self.p(*xy), text, font=self.font(kind, size), anchor=anchor)
+        return tuple(v / self.s for v in box)
+
     def text(self, xy, text, kind, size, fill, anchor="la"):
-        f = self.font(kind, size)
-        self.draw.text(self.p(*xy), text, font=f, fill=fill, anchor=anchor)
-        box = self.draw.textbbox(self.p(*xy), text, font=f, anchor=anchor)
-        x0, y0, x1, y1 = (v / self.s for v in box)
+        self.draw.text(self.p(*xy), text, font=self.font(kind, size), fill=fill, anchor=anchor)
+        x0, y0, x1, y1 = self.text_box(xy, text, kind, size, anchor)
         self.drawn.append((text, (x0 * SIZE / self.w, y0 * SIZE / self.h, x1 * SIZE / self.w, y1 * SIZE / self.h)))
 
     def rect(self, box, fill=None, outline=None, width=1):
@@ -337,7 +340,7 @@ def slice_label(c, centre, r, degrees, word, kind, size, ink):
              ("t" if math.sin(mid) > 0.3 else "b" if math.sin(mid) < -0.3 else "m")
     # A long word beside a large pie's slice near 3 or 9 o'clock can reach past the image's edge (the
     # house style's "melon", by up to 11 units): moved in, over the pie's rim if need be.
-    x0, y0, x1, y1 = (v / c.s for v in c.draw.textbbox(c.p(tx, ty), word, font=c.font(kind, size), anchor=anchor))
+    x0, y0, x1, y1 = c.text_box((tx, ty), word, kind, size, anchor)
     tx += max(0, 1 - x0) - max(0, x1 - (c.w - 1))
     ty += max(0, 1 - y0) - max(0, y1 - (c.h - 1))
     c.text((tx, ty), word, kind, size, ink, anchor=anchor)
@@ -497,12 +500,12 @@ def styled_pie(style, scale, info, values):
     percentages = style.random() < 0.35
     total = sum(values)
     fills = [jitter_colour(style, COLOURS[colour]) for colour in info["colours"]]  # a swatch is its slice's colour
+    at = (r + hole) / 2 if hole else r * 0.62  # percentages: the middle of the ring, or nearer the rim than the centre
     angle = start
     for i, value in enumerate(values):
         sweep = 360 * value / total
         c.pieslice((cx - r, cy - r, cx + r, cy + r), angle, angle + sweep, fill=fills[i], outline=outline)
         share = f"{round(100 * value / total)}%"
-        at = (r + hole) / 2 if hole else r * 0.62  # the middle of the ring, or nearer the rim than the centre
         if percentages and at * math.radians(sweep) > c.text_size(share, "bold", look["small"])[0] + 6:
             mid = math.radians(angle + sweep / 2)
             red, green, blue = COLOURS[info["colours"][i]]
