@@ -102,6 +102,10 @@ class Canvas:
         # x1, y1)). Kept in the image's info so that example() can return it without each task
         # passing it along.
         self.image.info["drawn"] = self.drawn = []
+        # Every area filled with a named colour (a bar, a slice, a legend's swatch, a shape), by
+        # that colour's name, with a box centred where it shows: (colour, (x0, y0, x1, y1)) in the
+        # same tile units. Recorded by `paint`, apart from the drawing, which knows only the RGB.
+        self.image.info["painted"] = self.painted = []
 
     def p(self, *xy):
         return [v * self.s for v in xy]
@@ -118,10 +122,18 @@ class Canvas:
         box = self.draw.textbbox(self.p(*xy), text, font=self.font(kind, size), anchor=anchor)
         return tuple(v / self.s for v in box)
 
+    def tile_box(self, box):
+        """`box` in this canvas's units, in the processor's 256 x 256 tile's."""
+        x0, y0, x1, y1 = box
+        return x0 * SIZE / self.w, y0 * SIZE / self.h, x1 * SIZE / self.w, y1 * SIZE / self.h
+
     def text(self, xy, text, kind, size, fill, anchor="la"):
         self.draw.text(self.p(*xy), text, font=self.font(kind, size), fill=fill, anchor=anchor)
-        x0, y0, x1, y1 = self.text_box(xy, text, kind, size, anchor)
-        self.drawn.append((text, (x0 * SIZE / self.w, y0 * SIZE / self.h, x1 * SIZE / self.w, y1 * SIZE / self.h)))
+        self.drawn.append((text, self.tile_box(self.text_box(xy, text, kind, size, anchor))))
+
+    def paint(self, colour, box):
+        """Records that the area centred in `box` shows the named `colour` (Canvas.painted)."""
+        self.painted.append((colour, self.tile_box(box)))
 
     def rect(self, box, fill=None, outline=None, width=1):
         self.draw.rectangle(self.p(*box), fill=fill, outline=outline, width=max(1, round(width * self.s)))
@@ -256,6 +268,7 @@ def bar_chart(rng, level, scale, style=None):
         bw = slot * width_frac / 2
         c.rect((cx - bw, y1 - h, cx + bw, y1), fill=jitter_colour(rng, COLOURS[colours[i]]),
                outline=(40, 40, 40) if rng.random() < 0.3 else None)
+        c.paint(colours[i], (cx - bw, y1 - h, cx + bw, y1))
         c.text((cx, y1 + 4), words[i], kind, size, (20, 20, 20), anchor="mt")
     return c.image, info
 
@@ -314,6 +327,7 @@ def pie_chart(rng, level, scale, style=None):
         sweep = 360 * values[i] / total
         c.pieslice((cx - r, cy - r, cx + r, cy + r), angle, angle + sweep, fill=jitter_colour(rng, COLOURS[colours[i]]),
                    outline=(255, 255, 255))
+        paint_slice(c, colours[i], (cx, cy), r * 0.6, angle + sweep / 2)
         slice_label(c, (cx, cy), r, angle + sweep / 2, words[i], kind, size, (20, 20, 20))
         angle += sweep
     info["clockwise"] = [words[i] for i in clockwise_from_top(values, start)]
@@ -330,6 +344,14 @@ def clockwise_from_top(values, start):
         if top < swept:
             return list(range(i, len(values))) + list(range(i))
     return list(range(len(values)))
+
+
+def paint_slice(c, colour, centre, r, degrees):
+    """Records a slice's colour at radius `r` along its middle (`degrees` clockwise from 3 o'clock)."""
+    mid = math.radians(degrees)
+    x, y = centre[0] + r * math.cos(mid), centre[1] + r * math.sin(mid)
+    c.paint(colour, (x, y, x, y))
+
 
 def slice_label(c, centre, r, degrees, word, kind, size, ink):
     """`word` just outside a pie of radius `r`, beside the middle of its slice (`degrees` clockwise
@@ -437,6 +459,7 @@ def styled_bars(style, scale, info, values):
     for cx, value, word, colour in zip(centres, values, info["words"], info["colours"]):
         top = y1 - (y1 - y0) * look["reach"] * value
         c.rect((cx - half, top, cx + half, y1), fill=jitter_colour(style, COLOURS[colour]), outline=outline)
+        c.paint(colour, (cx - half, top, cx + half, y1))
         if value_labels:
             # one decimal on small scales, so that the tallest or shortest bar's value is not rounded
             # onto the next one's
@@ -505,6 +528,7 @@ def styled_pie(style, scale, info, values):
     for i, value in enumerate(values):
         sweep = 360 * value / total
         c.pieslice((cx - r, cy - r, cx + r, cy + r), angle, angle + sweep, fill=fills[i], outline=outline)
+        paint_slice(c, info["colours"][i], (cx, cy), (r + hole) / 2 if hole else r * 0.6, angle + sweep / 2)
         share = f"{round(100 * value / total)}%"
         if percentages and at * math.radians(sweep) > c.text_size(share, "bold", look["small"])[0] + 6:
             mid = math.radians(angle + sweep / 2)
@@ -521,6 +545,7 @@ def styled_pie(style, scale, info, values):
         for k, i in enumerate(clockwise_from_top(values, start)):
             y = ly + row * k
             c.rect((lx, y, lx + swatch, y + swatch), fill=fills[i])
+            c.paint(info["colours"][i], (lx, y, lx + swatch, y + swatch))
             c.text((lx + swatch + 4, y + swatch / 2), words[i], look["font"], size, ink, anchor="lm")
     return c.image, start
 
@@ -776,8 +801,9 @@ def ui_example(rng, level, scale, questions=1, reading=False):
 # ----------------------------------------------------------------------------------------------
 # Scenes
 
-def draw_shape(c, shape, cx, cy, r, fill):
+def draw_shape(c, shape, colour, cx, cy, r, fill):
     c.drawn.append((shape, (cx - r, cy - r, cx + r, cy + r)))
+    c.paint(colour, (cx - r, cy - r, cx + r, cy + r))
     if shape == "circle":
         c.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill)
     elif shape == "square":
@@ -862,7 +888,7 @@ def scene_example(rng, level, scale, questions=1, reading=False):
             objects.append(dict(colour=rng.choice(SCENE_COLOURS), shape=rng.choice(SHAPES), r=r, x=xy[0], y=xy[1]))
         caption = None
     for o in objects:
-        draw_shape(c, o["shape"], o["x"], o["y"], o["r"], jitter_colour(rng, COLOURS[o["colour"]], 12))
+        draw_shape(c, o["shape"], o["colour"], o["x"], o["y"], o["r"], jitter_colour(rng, COLOURS[o["colour"]], 12))
     n = len(objects)
     options = [("count", 2), ("count_shape", 2), ("count_colour", 2)]
     if caption:
@@ -908,13 +934,14 @@ TASK_WEIGHTS = {"charts": 0.45, "ui": 0.33, "scenes": 0.22}
 
 
 def example(seed, index, level=2, task=None, scale=None, questions=1, reading=False, chart_styles=0.0):
-    """One example: dict(image, question, answer, task, qtype, level, turns, drawn). Deterministic in its
-    arguments. `turns` holds up to `questions` (question, answer, qtype) about the image, of
-    distinct types; question, answer and qtype are the first, which does not depend on `questions`.
-    `reading` adds a last turn listing every label, word or shape (`with_reading`). `drawn`: every
-    text and shape drawn and where (Canvas.drawn). `chart_styles`: the share of charts drawn in a
-    free style (styled_bars, styled_line, styled_pie); its draws come from a generator of their own,
-    so 0 leaves every example as it was before the option existed."""
+    """One example: dict(image, question, answer, task, qtype, level, turns, drawn, painted).
+    Deterministic in its arguments. `turns` holds up to `questions` (question, answer, qtype) about
+    the image, of distinct types; question, answer and qtype are the first, which does not depend
+    on `questions`. `reading` adds a last turn listing every label, word or shape (`with_reading`).
+    `drawn`: every text and shape drawn and where (Canvas.drawn); `painted`: every area of a named
+    colour and where (Canvas.painted). `chart_styles`: the share of charts drawn in a free style
+    (styled_bars, styled_line, styled_pie); its draws come from a generator of their own, so 0
+    leaves every example as it was before the option existed."""
     rng = random.Random(f"{seed}:{index}:{level}:{task}")
     if task is None:
         task = rng.choices(list(TASK_WEIGHTS), list(TASK_WEIGHTS.values()))[0]
@@ -927,7 +954,7 @@ def example(seed, index, level=2, task=None, scale=None, questions=1, reading=Fa
         image, turns = TASKS[task](rng, level, scale, questions, reading)
     q, a, qtype = turns[0]
     return dict(image=image, question=q, answer=a, task=task, qtype=qtype, level=level, turns=turns,
-                drawn=image.info.pop("drawn", []))
+                drawn=image.info.pop("drawn", []), painted=image.info.pop("painted", []))
 
 
 def corpus_texts(seed, count):

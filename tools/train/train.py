@@ -56,13 +56,14 @@ class Batches(torch.utils.data.Dataset):
 
     def __init__(self, processor_dir, seed, batch, tasks=None, questions=1, answer_weight="sqrt", reading=False,
                  readout=False, curriculum_start=0, separate_turns=False, whole_words=False, chart_styles=0.0,
-                 page_words=False):
+                 page_words=False, colours=False):
         self.processor_dir, self.seed, self.batch = str(processor_dir), seed, batch
         self.curriculum_start = curriculum_start
         self.tasks = tasks  # {task: weight}; None: the generator's own mix of all tasks
         self.questions, self.answer_weight, self.reading = questions, answer_weight, reading
         self.readout = readout  # also compute word_targets (--word-readout)
         self.whole_words = whole_words  # their targets (--readout-whole-words)
+        self.colours = colours  # and colour_targets (--readout-colours)
         self.chart_styles = chart_styles  # the share of charts drawn in a free style (--chart-styles)
         self.separate_turns = separate_turns
         self.page_words = page_words  # --weigh-page-words
@@ -95,6 +96,8 @@ class Batches(torch.utils.data.Dataset):
         enc["tasks"] = [ex["task"] for ex in examples]
         if self.readout:
             enc["word_targets"] = word_targets(self.processor.tokenizer, examples, self.whole_words)
+        if self.colours:
+            enc["colour_targets"] = word_targets(self.processor.tokenizer, examples, self.whole_words, "painted")
         return enc
 
 
@@ -127,14 +130,15 @@ def centred_texts(drawn):
     return {cell: texts[0] for cell, texts in cells.items() if len(texts) == 1}
 
 
-def word_targets(tokenizer, examples, whole_words=False):
+def word_targets(tokenizer, examples, whole_words=False, key="drawn"):
     """(examples, GRID * GRID): for each image token, in the connector's row-major order, the
     `word_target` of the one text or shape (by its name) whose drawn box is centred in that token's
-    32 x 32 pixels; -100 where nothing or more than one thing is centred."""
+    32 x 32 pixels; -100 where nothing or more than one thing is centred. With key="painted", of
+    the one area of a named colour (by that name: Canvas.painted) instead."""
     space = tokenizer(" ", add_special_tokens=False)["input_ids"]
     targets = torch.full((len(examples), GRID * GRID), -100, dtype=torch.long)
     for i, ex in enumerate(examples):
-        for cell, text in centred_texts(ex["drawn"]).items():
+        for cell, text in centred_texts(ex[key]).items():
             targets[i, cell] = word_target(tokenizer, text, space, whole_words)
     return targets
 
@@ -321,6 +325,9 @@ def main():
     parser.add_argument("--readout-whole-words", action="store_true",
                         help="the readout's target for a word whose answer spelling takes several tokens is the word's own "
                              "token where it has one (Send, not the \" S\" that Save and Stop start with too; word_target)")
+    parser.add_argument("--readout-colours", action="store_true",
+                        help="with --word-readout, also ask the image token at the centre of each bar, slice, legend swatch "
+                             "and scene shape to be read as its colour's name (Canvas.paint), at the same weight")
     parser.add_argument("--chart-styles", type=float, default=0.0,
                         help="the share of charts drawn in a free style: any aspect, small or large labels, wide or no margins, "
                              "values over the bars, thick axes, grid lines, rings and legends for pies (generate.styled_*); 0: off")
@@ -335,6 +342,8 @@ def main():
         sys.exit(f"--tasks: {error}")
     if not 0 <= args.chart_styles <= 1:
         sys.exit(f"--chart-styles: {args.chart_styles:g} is not a share between 0 and 1")
+    if args.readout_colours and not args.word_readout and not args.resume:
+        sys.exit("--readout-colours adds to --word-readout's loss: pass --word-readout too")
     if args.init_from and args.resume:
         sys.exit("--init-from starts a new run from another run's weights; --resume continues this run: pass one")
     if args.init_from and not (is_exported_model(args.init_from)
@@ -368,7 +377,7 @@ def main():
         # The data stream, the model and the loss are the run's own.
         for key in ("seed", "batch", "shape", "vocab", "tasks", "answer_weight", "vision_lr_mult", "questions", "match_image_scale", "freeze_vision",
                     "reading", "word_readout", "readout_whole_words", "curriculum_start", "separate_turns", "chart_styles",
-                    "weigh_page_words"):
+                    "weigh_page_words", "readout_colours"):
             setattr(args, key, state["args"].get(key, getattr(args, key)))
     for key, default in {**SCHEDULE_DEFAULTS, **RUNNING_DEFAULTS}.items():
         if getattr(args, key) is None:
@@ -424,7 +433,7 @@ def main():
     data = Batches(processor_dir, args.seed, args.batch, tasks, args.questions, args.answer_weight, args.reading,
                    readout=args.word_readout > 0, curriculum_start=args.curriculum_start,
                    separate_turns=args.separate_turns, whole_words=args.readout_whole_words,
-                   chart_styles=args.chart_styles, page_words=args.weigh_page_words)
+                   chart_styles=args.chart_styles, page_words=args.weigh_page_words, colours=args.readout_colours)
     loader = torch.utils.data.DataLoader(data, batch_size=None, sampler=StepSampler(step), num_workers=args.workers,
                                          prefetch_factor=4 if args.workers else None,
                                          worker_init_fn=worker_init)
@@ -484,16 +493,21 @@ class WordReadout:
         if module.training:
             self.tokens = output
 
-    def loss(self, targets):
-        """Mean cross-entropy over the tokens with a word, and the fraction read right (0 and 1 for a
-        batch with nothing drawn to read)."""
-        tokens = self.tokens.reshape(targets.shape[0], -1, self.tokens.shape[-1])
-        mask = targets != -100
-        if not mask.any():
-            return tokens.sum() * 0.0, 1.0
-        logits = self.model.lm_head(tokens[mask])
-        read = (logits.argmax(-1) == targets[mask]).float().mean()
-        return F.cross_entropy(logits.float(), targets[mask]), float(read)
+    def loss(self, *target_sets):
+        """Mean cross-entropy over every (image token, target) pair of the `target_sets` (each
+        (examples, image tokens), -100 where a token has none: words, then colours), and for each
+        set the fraction read right (1 for a set with nothing to read)."""
+        tokens = self.tokens.reshape(target_sets[0].shape[0], -1, self.tokens.shape[-1])
+        logits, wanted, read = [], [], []
+        for targets in target_sets:
+            mask = targets != -100
+            logits.append(self.model.lm_head(tokens[mask]))
+            wanted.append(targets[mask])
+            read.append(float((logits[-1].argmax(-1) == wanted[-1]).float().mean()) if mask.any() else 1.0)
+        logits, wanted = torch.cat(logits), torch.cat(wanted)
+        if not len(wanted):
+            return tokens.sum() * 0.0, read
+        return F.cross_entropy(logits.float(), wanted), read
 
 
 def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint, state, stop, started, log):
@@ -502,6 +516,7 @@ def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint
     image_ratio = None
     readout = WordReadout(model) if args.word_readout > 0 else None
     window = {"loss": [], "task": {}, "readout": [], "read": [], "time": time.time(), "steps": 0}
+    target_sets = ["word_targets"] + (["colour_targets"] if args.readout_colours else [])
     for batch in loader:
         step = state["step"]
         if stop["flag"] or (args.max_steps is not None and step >= args.max_steps) or \
@@ -512,7 +527,7 @@ def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint
         loss, per_example = batch_loss(model, batch)
         total = loss
         if readout:
-            readout_loss, read = readout.loss(batch["word_targets"])
+            readout_loss, read = readout.loss(*(batch[name] for name in target_sets))
             total = loss + args.word_readout * readout_loss
             window["readout"].append(readout_loss.item())
             window["read"].append(read)
@@ -536,7 +551,9 @@ def train_loop(args, model, optimizer, processor, loader, evaluation, checkpoint
                      levels=[round(w, 2) for w in level_weights(args.curriculum_start + step)], sec_per_step=round(elapsed / window["steps"], 2),
                      **({"image_to_text_rms": round(image_ratio, 2)} if image_ratio is not None else {}),
                      **({"readout_loss": round(sum(window["readout"]) / len(window["readout"]), 4),
-                         "words_read": round(sum(window["read"]) / len(window["read"]), 3)} if readout else {})))
+                         **{name: round(sum(r[k] for r in window["read"]) / len(window["read"]), 3)
+                            for k, name in enumerate(["words_read", "colours_read"][:len(target_sets)])}}
+                        if readout else {})))
             window = {"loss": [], "task": {}, "readout": [], "read": [], "time": time.time(), "steps": 0}
         if step % args.eval_every == 0:
             t = time.time()
