@@ -4,10 +4,11 @@ through the language model's own output matrix? That is what `train.py --word-re
 measures it on fresh examples (seed 78, which training never uses), by task and generator level,
 with words, numbers (chart ticks) and shapes apart, and a sketch's words by where they are drawn
 (header, button, input: a word in two of those lists, such as Search, counts as the first). An
-untrained readout scores ~0.
+untrained readout scores ~0. With --colours, also how often the token at the centre of a bar, slice,
+legend swatch or scene shape reads as its colour's name (`train.py --readout-colours`).
 
     ../venv/bin/python tools/train/readout.py --run /work/train-runs/builtin-v8 \
-        [--checkpoint RUN/weights-stepN.pt] [--per-level 48] [--whole-words]
+        [--checkpoint RUN/weights-stepN.pt] [--per-level 48] [--whole-words] [--colours]
 """
 import sys
 from pathlib import Path
@@ -41,6 +42,7 @@ def main():
     parser = checkpoint_arguments(__doc__)
     parser.add_argument("--per-level", type=int, default=48, help="examples per task and level")
     parser.add_argument("--whole-words", action="store_true", help="the targets of train.py --readout-whole-words")
+    parser.add_argument("--colours", action="store_true", help="also the colours (train.py --readout-colours)")
     args = parser.parse_args()
     set_threads(2)
     model, step = load_checkpoint_model(args.run, args.checkpoint)
@@ -61,10 +63,14 @@ def main():
                 groups = [(kind, words & mask) for kind, mask in ui_word_kinds(examples).items()]
             else:
                 groups = [("shapes" if task == "scenes" else "words", words), ("numbers", numbers)]
+            groups = [(name, targets, mask) for name, mask in groups]
+            if args.colours:
+                colours = word_targets(tokenizer, examples, args.whole_words, "painted")
+                groups.append(("colours", colours, colours != -100))
             parts = []
-            for name, mask in groups:
+            for name, wanted, mask in groups:
                 if mask.any():
-                    right = int((read[mask] == targets[mask]).sum())
+                    right = int((read[mask] == wanted[mask]).sum())
                     parts.append(f"{name} {right / int(mask.sum()):.2f} ({right}/{int(mask.sum())})")
             print(f"{task:6} level {level}: " + ", ".join(parts))
 
