@@ -10,9 +10,15 @@
 
 typedef struct {
     struct jpeg_error_mgr base;  // first, so libjpeg's pointer to it is also a pointer to this
+    struct jpeg_progress_mgr progress;
     vlm_codec_status *status;
     jmp_buf jump;
 } jpeg_session;
+
+// libjpeg passes over the whole image once per scan of a progressive file, so a small file of
+// very many tiny scans can take hours to decode (libjpeg-turbo's advisory LJT-01-003). Encoders
+// write about ten; libjpeg-turbo suggests a cap like this one for untrusted input.
+enum { MAX_SCANS = 500 };
 
 static void record(j_common_ptr cinfo, int code) {
     jpeg_session *session = (jpeg_session *)cinfo->err;
@@ -38,6 +44,15 @@ static void on_emit_message(j_common_ptr cinfo, int level) {
     }
 }
 
+static void on_progress(j_common_ptr cinfo) {
+    if (((j_decompress_ptr)cinfo)->input_scan_number <= MAX_SCANS) return;
+    jpeg_session *session = (jpeg_session *)cinfo->err;
+    session->status->code = VLM_CODEC_CORRUPT;
+    snprintf(session->status->message, sizeof session->status->message,
+             "more than %d progressive scans", MAX_SCANS);
+    longjmp(session->jump, 1);
+}
+
 static void begin(struct jpeg_decompress_struct *cinfo, jpeg_session *session, vlm_codec_status *status,
                   const uint8_t *data, size_t size) {
     status->code = VLM_CODEC_OK;
@@ -46,7 +61,9 @@ static void begin(struct jpeg_decompress_struct *cinfo, jpeg_session *session, v
     cinfo->err = jpeg_std_error(&session->base);
     session->base.error_exit = on_error_exit;
     session->base.emit_message = on_emit_message;
-    jpeg_create_decompress(cinfo);
+    jpeg_create_decompress(cinfo);  // zeroes the rest of cinfo, so the monitor goes in after it
+    session->progress.progress_monitor = on_progress;
+    cinfo->progress = &session->progress;
     jpeg_mem_src(cinfo, data, (unsigned long)size);
 }
 

@@ -73,6 +73,21 @@ import TestSupport
         #expect(reason == .tooLarge(width: 60_000, height: 60_000, limit: DecodingOptions.defaultMaxPixels))
     }
 
+    /// libjpeg passes over the whole image once per progressive scan: a file of very many scans
+    /// (here progressive.jpg's last one repeated) is refused after 500, where it could take hours.
+    /// 100 repeats still decode: libjpeg only warns about a repeated scan.
+    @Test func progressiveScansAreCapped() throws {
+        let jpeg = try Fixtures.bytes("jpeg/progressive.jpg")
+        let lastScan = try #require(jpeg.indices.dropLast().last { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xDA })
+        let end = jpeg.count - 2  // the EOI marker
+        #expect(Array(jpeg[end...]) == [0xFF, 0xD9])
+        func repeated(_ times: Int) -> [UInt8] {
+            Array(jpeg[..<end]) + Array([[UInt8]](repeating: Array(jpeg[lastScan..<end]), count: times).joined()) + [0xFF, 0xD9]
+        }
+        #expect(try ImageDecoder.decode(repeated(100), source: "scans.jpg").width == 227)
+        #expect(reason { try ImageDecoder.decode(repeated(600), source: "scans.jpg") } == .corrupt("more than 500 progressive scans"))
+    }
+
     @Test func limitIsConfigurable() throws {
         let url = Fixtures.url("jpeg/testorig.jpg")
         #expect(reason { try ImageDecoder.decode(contentsOf: url, options: DecodingOptions(maxPixels: 1000)) }
