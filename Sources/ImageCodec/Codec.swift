@@ -5,6 +5,10 @@ enum Codec {
     case png
     case jpeg
 
+    init(_ format: ImageDecoder.Format) {
+        self = format == .png ? .png : .jpeg
+    }
+
     func readInfo(_ bytes: [UInt8], source: String) throws(ImageDecodingError) -> vlm_image_info {
         var info = vlm_image_info()
         var status = vlm_codec_status()

@@ -108,34 +108,46 @@ public enum ImageDecoder {
         return nil
     }
 
-    /// Decodes an encoded image held in memory; `source` names it in errors.
-    public static func decode(_ bytes: [UInt8], source: String, options: DecodingOptions = .init()) throws(ImageDecodingError) -> Image {
+    /// What an encoded image's header announces, checked as `decode` checks it (a known format,
+    /// some pixels, no more than `options.maxPixels`) without decoding the pixels: cheap enough
+    /// to run on everything a server is sent before the request waits for the model.
+    public struct Header: Equatable, Sendable {
+        public let format: Format
+        public let width: Int
+        public let height: Int
+        /// Samples per pixel as the codec writes them (JPEG: 1, 3 or 4; PNG: 3 or 4).
+        let channels: Int
+    }
+
+    /// Reads and checks the header of an encoded image held in memory; `source` names it in errors.
+    public static func header(of bytes: [UInt8], source: String, options: DecodingOptions = .init()) throws(ImageDecodingError) -> Header {
         if bytes.isEmpty { throw ImageDecodingError(source: source, reason: .empty) }
         guard let format = format(of: bytes) else {
             throw ImageDecodingError(source: source, reason: .unsupportedFormat(detected: otherFormatName(bytes)))
         }
-        let codec: Codec = format == .png ? .png : .jpeg
-        let info = try codec.readInfo(bytes, source: source)
-        let width = Int(info.width), height = Int(info.height)
+        let info = try Codec(format).readInfo(bytes, source: source)
+        let width = Int(info.width), height = Int(info.height), channels = Int(info.channels)
         guard width > 0, height > 0 else {
             throw ImageDecodingError(source: source, reason: .corrupt("image has no pixels (\(width)×\(height))"))
         }
-        guard width <= options.maxPixels / height else {
+        guard width <= options.maxPixels / height, !(width * height).multipliedReportingOverflow(by: channels).overflow else {
             throw ImageDecodingError(source: source, reason: .tooLarge(width: width, height: height, limit: options.maxPixels))
         }
-        let channels = Int(info.channels)
-        let (sampleCount, overflow) = (width * height).multipliedReportingOverflow(by: channels)
-        guard !overflow else {
-            throw ImageDecodingError(source: source, reason: .tooLarge(width: width, height: height, limit: options.maxPixels))
-        }
-        let samples = try [UInt8](unsafeUninitializedCapacity: sampleCount) { buffer, count throws(ImageDecodingError) in
+        return Header(format: format, width: width, height: height, channels: channels)
+    }
+
+    /// Decodes an encoded image held in memory; `source` names it in errors.
+    public static func decode(_ bytes: [UInt8], source: String, options: DecodingOptions = .init()) throws(ImageDecodingError) -> Image {
+        let header = try header(of: bytes, source: source, options: options)
+        let codec = Codec(header.format)
+        let samples = try [UInt8](unsafeUninitializedCapacity: header.width * header.height * header.channels) { buffer, count throws(ImageDecodingError) in
             count = 0
             try codec.decode(bytes, into: buffer, source: source)
             count = buffer.count
         }
-        var image = codec.image(width: width, height: height, channels: channels, samples: samples)
+        var image = codec.image(width: header.width, height: header.height, channels: header.channels, samples: samples)
         if options.appliesOrientation {
-            let orientation = format == .png ? ExifReader.orientation(png: bytes) : ExifReader.orientation(jpeg: bytes)
+            let orientation = header.format == .png ? ExifReader.orientation(png: bytes) : ExifReader.orientation(jpeg: bytes)
             if let orientation { image = image.applying(orientation) }
         }
         return image

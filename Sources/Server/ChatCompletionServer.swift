@@ -103,8 +103,9 @@ public final class ChatCompletionServer: Sendable {
             throw APIError.tooLarge(limit: limit)
         }
         let parsed = try ChatCompletionRequest(body: Data(buffer: body), defaults: options.defaults)
-        let images = try await self.images.load(parsed.conversation.images)
+        let images = try await self.images.fetch(parsed.conversation.images)
         context.record.note(stream: parsed.stream, images: images.count)
+        let loader = self.images
 
         // From here on the request waits for the model; a client that goes away cancels it,
         // whether it is still queued, being prepared or generating.
@@ -123,7 +124,7 @@ public final class ChatCompletionServer: Sendable {
                 throw CancellationError()
             }
             do {
-                return try await GenerationJob.start(model: model, messages: parsed.conversation.messages, images: images,
+                return try await GenerationJob.start(model: model, messages: parsed.conversation.messages, images: { try loader.decode(images) },
                                                      parameters: parsed.parameters, imageSplitting: options.imageSplitting, maxTiles: options.maxTiles,
                                                      imageCache: imageCache, releasing: queue)
             } catch {

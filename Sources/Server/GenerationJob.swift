@@ -36,11 +36,11 @@ final class GenerationJob: @unchecked Sendable {
         lock.withLock { cancelled = true }
     }
 
-    /// Prepares the prompt (chat template, image processing, tokens, context check) and starts
-    /// generating, on a new thread that owns the slot already taken from `queue`. Returns the
-    /// job once the prompt is prepared, or throws what was wrong with the request; the slot is
-    /// released either way.
-    static func start(model: VisionLanguageModel, messages: [ChatMessage], images: [Image], parameters: GenerationParameters,
+    /// Decodes the images, prepares the prompt (chat template, image processing, tokens, context
+    /// check) and starts generating, on a new thread that owns the slot already taken from
+    /// `queue`. Returns the job once the prompt is prepared, or throws what was wrong with the
+    /// request; the slot is released either way.
+    static func start(model: VisionLanguageModel, messages: [ChatMessage], images: @escaping @Sendable () throws -> [Image], parameters: GenerationParameters,
                       imageSplitting: Bool?, maxTiles: Int?, imageCache: ImageFeatureCache?, releasing queue: GenerationQueue) async throws -> GenerationJob {
         let job = GenerationJob()
         job.continuation.onTermination = { [weak job] _ in job?.cancel() }
@@ -49,7 +49,7 @@ final class GenerationJob: @unchecked Sendable {
                 defer { queue.release() }
                 let prompt: PreparedPrompt
                 do {
-                    prompt = try model.prepare(messages: messages, images: images, imageSplitting: imageSplitting, maxTiles: maxTiles)
+                    prompt = try model.prepare(messages: messages, images: images(), imageSplitting: imageSplitting, maxTiles: maxTiles)
                     try model.check(prompt, parameters: parameters)
                 } catch {
                     prepared.resume(throwing: error)

@@ -5,10 +5,20 @@ import FoundationNetworking
 import ImageCodec
 import Runtime
 
+/// A request's image: its encoded bytes, fetched and its header checked, not yet decoded.
+struct EncodedImage: Sendable {
+    let bytes: [UInt8]
+    /// Where the request holds it (`messages[0].content[1].image_url`), for errors.
+    let field: String
+}
+
 /// Turns the image parts of a request into pixels under the server's rules: `data:` URIs
 /// always; local files only inside the folder `--allow-local-images` names (after resolving
 /// symlinks and `..`); http(s) URLs only with `--allow-remote-images`, size- and time-limited.
-/// Every image's header is checked against the pixel limit before its pixels are allocated.
+/// In two steps: `fetch` gets each image's bytes and checks its header (format, pixel limit)
+/// when the request arrives; `decode` makes the pixels once the request has a generation slot,
+/// so that waiting requests hold no more than what they were sent, and decoding runs on the
+/// generation's thread rather than the server's.
 struct ImageLoader: Sendable {
     let decoding: DecodingOptions
     let maxImages: Int
@@ -32,12 +42,12 @@ struct ImageLoader: Sendable {
         remote = options.allowRemoteImages ? RemoteImageFetcher(maxBytes: options.remoteImageMaxBytes, timeout: options.remoteImageTimeout) : nil
     }
 
-    func load(_ parts: [ConversationMessages.ImagePart]) async throws(APIError) -> [Image] {
+    func fetch(_ parts: [ConversationMessages.ImagePart]) async throws(APIError) -> [EncodedImage] {
         guard parts.count <= maxImages else {
             throw APIError.invalid("the messages hold \(parts.count) images, more than the limit of \(maxImages) (--max-images)", param: "messages",
                                    code: "too_many_images")
         }
-        var images: [Image] = []
+        var images: [EncodedImage] = []
         for part in parts {
             let bytes: [UInt8]
             switch part.reference {
@@ -49,11 +59,26 @@ struct ImageLoader: Sendable {
                 }
                 bytes = try await remote.fetch(url, field: part.field)
             }
-            do { images.append(try ImageDecoder.decode(bytes, source: part.field, options: decoding)) } catch {
-                throw APIError.invalid(error.description, param: part.field, code: "invalid_image")
+            do { _ = try ImageDecoder.header(of: bytes, source: part.field, options: decoding) } catch {
+                throw Self.undecodable(error, field: part.field)
             }
+            images.append(EncodedImage(bytes: bytes, field: part.field))
         }
         return images
+    }
+
+    func decode(_ images: [EncodedImage]) throws(APIError) -> [Image] {
+        var decoded: [Image] = []
+        for image in images {
+            do { decoded.append(try ImageDecoder.decode(image.bytes, source: image.field, options: decoding)) } catch {
+                throw Self.undecodable(error, field: image.field)
+            }
+        }
+        return decoded
+    }
+
+    private static func undecodable(_ error: ImageDecodingError, field: String) -> APIError {
+        APIError.invalid(error.description, param: field, code: "invalid_image")
     }
 
     private func readLocal(_ path: String, field: String) throws(APIError) -> [UInt8] {

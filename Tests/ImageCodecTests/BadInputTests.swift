@@ -88,6 +88,23 @@ import TestSupport
         #expect(reason { try ImageDecoder.decode(repeated(600), source: "scans.jpg") } == .corrupt("more than 500 progressive scans"))
     }
 
+    /// The header alone is checked without the pixels: a cut file passes it, then fails to decode.
+    @Test func headerIsReadWithoutThePixels() throws {
+        let cut = Array(try Fixtures.bytes("jpeg/testorig.jpg").prefix(3000))
+        let header = try ImageDecoder.header(of: cut, source: "cut.jpg")
+        #expect(header.format == .jpeg && header.width == 227 && header.height == 149)
+        guard case .truncated = reason({ try ImageDecoder.decode(cut, source: "cut.jpg") }) else {
+            Issue.record("a cut JPEG decoded")
+            return
+        }
+        do {
+            _ = try ImageDecoder.header(of: cut, source: "cut.jpg", options: DecodingOptions(maxPixels: 1000))
+            Issue.record("the pixel limit was not checked")
+        } catch {
+            #expect(error.reason == .tooLarge(width: 227, height: 149, limit: 1000))
+        }
+    }
+
     @Test func limitIsConfigurable() throws {
         let url = Fixtures.url("jpeg/testorig.jpg")
         #expect(reason { try ImageDecoder.decode(contentsOf: url, options: DecodingOptions(maxPixels: 1000)) }

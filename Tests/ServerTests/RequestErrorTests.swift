@@ -30,6 +30,8 @@ import TestSupport
             options.maxBodyBytes = 200_000
         }
         let chart = try dataURI("processor/images/landscape-chart.png")  // 640×480: over the pixel limit
+        // Its header passes when the request arrives; its pixels fail to decode once it has a slot.
+        let cut = "data:image/jpeg;base64," + Data(try Fixtures.bytes("jpeg/testorig.jpg").prefix(3000)).base64EncodedString()
         let cases = [
             Case(name: "malformed JSON", body: Data("{\"messages\": [".utf8), status: 400, param: nil, message: "not valid JSON"),
             Case(name: "not an object", body: Data("[1, 2]".utf8), status: 400, param: nil, message: "must be a JSON object"),
@@ -60,6 +62,8 @@ import TestSupport
                  param: "messages[0].content[0].image_url.url", message: "must hold base64 data"),
             Case(name: "too many pixels", body: json(["messages": [imageMessage(chart, "?")]]), status: 400,
                  param: "messages[0].content[0].image_url.url", message: "over the limit of 40000"),
+            Case(name: "truncated image", body: json(["messages": [imageMessage(cut, "?")]]), status: 400,
+                 param: "messages[0].content[0].image_url.url", message: "truncated image"),
             Case(name: "remote image not allowed", body: json(["messages": [imageMessage("https://example.com/a.png", "?")]]), status: 400,
                  param: "messages[0].content[0].image_url.url", message: "--allow-remote-images"),
             Case(name: "local image not allowed", body: json(["messages": [imageMessage("file:///etc/hostname", "?")]]), status: 400,
