@@ -330,7 +330,7 @@ private func stringMethod(_ text: String, _ name: String) -> TemplateValue? {
     case "center", "ljust", "rjust":
         return method(name) { arguments in
             let bound = try arguments.bind(name, ["width", "fillchar"], required: 1)
-            let width = try integerArgument(bound[0], default: 0, name)
+            let width = try allowedSize(try integerArgument(bound[0], default: 0, name), "\(name)()")
             let fill = try stringArgument(bound[1], name) ?? " "
             guard fill.unicodeScalars.count == 1, let fillScalar = fill.unicodeScalars.first else {
                 throw ChatTemplateError(.runtime, "The fill character must be exactly one character long")
@@ -345,7 +345,7 @@ private func stringMethod(_ text: String, _ name: String) -> TemplateValue? {
         }
     case "zfill":
         return method(name) { arguments in
-            let width = try integerArgument(try arguments.bind(name, ["width"], required: 1)[0], default: 0, name)
+            let width = try allowedSize(try integerArgument(try arguments.bind(name, ["width"], required: 1)[0], default: 0, name), "zfill()")
             let padding = max(width - text.unicodeScalars.count, 0)
             let signLength = text.hasPrefix("-") || text.hasPrefix("+") ? 1 : 0
             return .string(String(text.prefix(signLength)) + String(repeating: "0", count: padding) + String(text.dropFirst(signLength)))

@@ -54,3 +54,15 @@ public struct ChatTemplateError: Error, Sendable, Equatable, CustomStringConvert
         return placed
     }
 }
+
+/// The most characters or elements one operation of a template may make (64 M): far beyond any
+/// prompt, far below what would exhaust memory (where Python would raise `MemoryError`).
+let largestTemplateValue = 1 << 26
+
+/// `count`, when one operation of a template may make that many characters or elements.
+func allowedSize(_ count: Int, _ what: String) throws(ChatTemplateError) -> Int {
+    guard count <= largestTemplateValue else {
+        throw ChatTemplateError(.runtime, "\(what) would make \(count) characters or elements, more than a template may (\(largestTemplateValue))")
+    }
+    return count
+}

@@ -37,6 +37,7 @@ enum Filters {
                 .list(Array(elements[$0..<min($0 + size, elements.count)]))
             }
             if let fill = bound[1], !fill.isNone, case .list(let last)? = batches.last, last.count < size {
+                _ = try allowedSize(size, "batch()")
                 batches[batches.count - 1] = .list(last + Array(repeating: fill, count: size - last.count))
             }
             return .generator(Generator(batches))

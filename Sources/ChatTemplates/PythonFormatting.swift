@@ -144,23 +144,26 @@ func percentFormat(_ format: String, _ values: TemplateValue) throws -> String {
         }
         if current == "*" {
             guard let width = pythonInteger(try take()) else { throw ChatTemplateError(.runtime, "* wants int") }
-            spec.width = width
+            // A negative width left-aligns, as in Python.
+            if width < 0 { spec.leftAlign = true }
+            spec.width = try allowedSize(Int(clamping: width.magnitude), "a '%' format's width")
             current = try next()
         } else {
             var digits = ""
             while current.isASCII, current.isNumber { digits.append(current); current = try next() }
-            spec.width = Int(digits)
+            if let width = Int(digits) { spec.width = try allowedSize(width, "a '%' format's width") }
         }
         if current == "." {
             current = try next()
             if current == "*" {
                 guard let precision = pythonInteger(try take()) else { throw ChatTemplateError(.runtime, "* wants int") }
-                spec.precision = precision
+                // A negative precision counts as 0, as in Python ("%.*s" % (-1, "abc") is "").
+                spec.precision = try allowedSize(max(precision, 0), "a '%' format's precision")
                 current = try next()
             } else {
                 var digits = ""
                 while current.isASCII, current.isNumber { digits.append(current); current = try next() }
-                spec.precision = Int(digits) ?? 0
+                spec.precision = try allowedSize(Int(digits) ?? 0, "a '%' format's precision")
             }
         }
         while "hlL".contains(current) { current = try next() }
@@ -283,7 +286,7 @@ private func formatSpecApplied(_ value: TemplateValue, _ specText: String) throw
     if characters.first == "." {
         characters.removeFirst()
         let precision = characters.prefix { $0.isASCII && $0.isNumber }
-        spec.precision = Int(String(precision))
+        if let value = Int(String(precision)) { spec.precision = try allowedSize(value, "a format spec's precision") }
         characters = characters.dropFirst(precision.count)
     }
     var type = characters.first
@@ -305,7 +308,8 @@ private func formatSpecApplied(_ value: TemplateValue, _ specText: String) throw
     } else {
         body = try convert(value, type!, spec)
     }
-    guard let widthValue = Int(String(width)), widthValue > body.unicodeScalars.count else { return body }
+    guard let widthValue = try Int(String(width)).map({ try allowedSize($0, "a format spec's width") }),
+          widthValue > body.unicodeScalars.count else { return body }
     let padding = widthValue - body.unicodeScalars.count
     if spec.zeroPad && align == nil && isNumber {
         let signLength = body.hasPrefix("-") || body.hasPrefix("+") || body.hasPrefix(" ") ? 1 : 0

@@ -255,10 +255,14 @@ func pythonArithmetic(_ op: BinaryOperator, _ a: TemplateValue, _ b: TemplateVal
                 .runtime, "can't multiply sequence by non-int of type \(pythonRepr(pythonTypeName(count)))")
         }
         let repeats = max(times, 0)
+        let length = if case .string(let text) = sequence { text.unicodeScalars.count } else { try pythonElements(sequence).count }
+        let (total, overflow) = repeats.multipliedReportingOverflow(by: length)
+        _ = try allowedSize(overflow ? .max : total, "repeating a sequence")
+        let copies = total == 0 ? 0 : repeats  // an empty sequence repeated 10**15 times is made at once
         switch sequence {
-        case .string(let text): return .string(String(repeating: text, count: repeats))
-        case .list(let items): return .list(Array(repeating: items, count: repeats).flatMap { $0 })
-        default: return .tuple(Array(repeating: try pythonElements(sequence), count: repeats).flatMap { $0 })
+        case .string(let text): return .string(String(repeating: text, count: copies))
+        case .list(let items): return .list(Array(repeating: items, count: copies).flatMap { $0 })
+        default: return .tuple(Array(repeating: try pythonElements(sequence), count: copies).flatMap { $0 })
         }
     case (.modulo, .string(let format), _):
         return .string(try percentFormat(format, b))

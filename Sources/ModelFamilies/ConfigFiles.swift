@@ -86,11 +86,16 @@ public struct ModelDirectory: Sendable {
 
 extension KeyedDecodingContainer {
     /// A positive integer field; `fallback` when it is absent (required when there is none).
+    /// At most 2^24, which any real size, count or vocabulary stays far below, so that products
+    /// of a few of them (a layer's width times its heads, patches per side squared) cannot overflow.
     func positiveInt(_ key: Key, default fallback: Int? = nil) throws -> Int {
         guard let value = try decodeIfPresent(Int.self, forKey: key) ?? fallback else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "required"))
         }
         guard value > 0 else { throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must be positive, got \(value)") }
+        guard value <= 1 << 24 else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "\(value) is implausibly large (at most \(1 << 24))")
+        }
         return value
     }
 }

@@ -11,6 +11,11 @@ import Tensors
 /// The image processor settings of an Idefics3/SmolVLM checkpoint, as transformers'
 /// `Idefics3ImageProcessor` / `SmolVLMImageProcessor` read them (same keys, same defaults).
 public struct Idefics3ImageProcessorConfig: Decodable, Sendable, Equatable {
+    /// The largest `size` and `max_image_size` accepted: transformers caps every resized side at
+    /// 4096 anyway (`MAX_IMAGE_SIZE`), published processors stay far below, and a larger one
+    /// would only allocate frames of gigabytes.
+    static let largestSide = Idefics3ImageProcessor.maxResizedSide
+
     /// `size`: `{"longest_edge": n}` or `{"height": h, "width": w}`.
     public enum Size: Sendable, Equatable {
         case longestEdge(Int)
@@ -54,18 +59,20 @@ public struct Idefics3ImageProcessorConfig: Decodable, Sendable, Equatable {
         doResize = try c.decodeIfPresent(Bool.self, forKey: .doResize) ?? doResize
         if let dictionary = try c.decodeIfPresent(SizeDictionary.self, forKey: .size) {
             if let edge = dictionary.longest_edge {
-                guard edge > 0 else { throw invalid(.size, "longest_edge must be positive, got \(edge)") }
+                guard (1...Self.largestSide).contains(edge) else { throw invalid(.size, "longest_edge must be in 1...\(Self.largestSide), got \(edge)") }
                 size = .longestEdge(edge)
             } else if let height = dictionary.height, let width = dictionary.width {
-                guard height > 0, width > 0 else { throw invalid(.size, "height and width must be positive") }
+                guard (1...Self.largestSide).contains(height), (1...Self.largestSide).contains(width) else {
+                    throw invalid(.size, "height and width must be in 1...\(Self.largestSide), got \(height) × \(width)")
+                }
                 size = .exact(height: height, width: width)
             } else {
                 throw invalid(.size, "expected {\"longest_edge\": n} or {\"height\": h, \"width\": w}")
             }
         }
         if let dictionary = try c.decodeIfPresent(SizeDictionary.self, forKey: .maxImageSize) {
-            guard let edge = dictionary.longest_edge, edge > 0 else {
-                throw invalid(.maxImageSize, "expected {\"longest_edge\": n} with n > 0")
+            guard let edge = dictionary.longest_edge, (1...Self.largestSide).contains(edge) else {
+                throw invalid(.maxImageSize, "expected {\"longest_edge\": n} with n in 1...\(Self.largestSide)")
             }
             maxImageSize = edge
         }

@@ -11,6 +11,8 @@ public struct AddedToken: Sendable, Equatable {
 
     init(_ json: JSONObject) throws(TokenizerError) {
         id = try json.int("id")
+        // The range of the model's own vocabulary (BPEModel), so that ids can be counted and stored as Int32.
+        guard (0...Int(Int32.max)).contains(id) else { throw TokenizerError("\(json.path).id", "id \(id) is out of range") }
         content = try json.string("content")
         guard !content.isEmpty else { throw TokenizerError("\(json.path).content", "an added token cannot be empty") }
         special = try json.bool("special", default: false)

@@ -17,6 +17,7 @@ final class BPEModel: @unchecked Sendable {  // immutable after init except the 
     private let cacheLock = NSLock()
     private var cache: [Substring: [Int]] = [:]
     private static let cacheCapacity = 50_000
+    private static let longestCachedWord = 256  // UTF-8 bytes
 
     struct PairKey: Hashable {
         let left: Int32
@@ -92,6 +93,9 @@ final class BPEModel: @unchecked Sendable {  // immutable after init except the 
         cacheLock.unlock()
         if let cached { return cached }
         let ids = try merge(initialSymbols(word))
+        // Only short words are kept, as tokenizers does: a long one is rarely seen again, and a
+        // request of many would fill memory with them.
+        guard word.utf8.count < Self.longestCachedWord else { return ids }
         cacheLock.lock()
         if cache.count >= Self.cacheCapacity { cache.removeAll(keepingCapacity: true) }
         cache[word] = ids

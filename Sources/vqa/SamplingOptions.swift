@@ -30,6 +30,13 @@ struct SamplingOptions: ParsableArguments {
     @Flag(name: .customLong("ignore-eos"), help: "Keep going past end-of-sequence tokens (for benchmarks).")
     var ignoreEOS = false
 
+    /// Ranges are checked before a model is loaded: a `caption` run with a bad value would
+    /// otherwise write an error line for every image. argument-parser calls this for every
+    /// command that includes these options.
+    func validate() throws {
+        do { try parameters().validate() } catch { throw ValidationError(error.description) }
+    }
+
     func parameters(topLogprobs: Int? = nil) -> GenerationParameters {
         GenerationParameters(maxNewTokens: maxTokens, temperature: temperature, topK: topK, topP: topP, minP: minP,
                              repetitionPenalty: repetitionPenalty, seed: seed, stopStrings: stop, topLogprobs: topLogprobs)

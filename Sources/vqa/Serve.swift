@@ -67,7 +67,6 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         if sampling.ignoreEOS { throw ValidationError("--ignore-eos is for benchmarks; a server's answers end at the end-of-sequence token") }
         if imageCacheMB < 0 || imageCacheMB > Int.max >> 20 { throw ValidationError("--image-cache-mb must be between 0 and \(Int.max >> 20)") }
-        try sampling.parameters().validate()
     }
 
     func run() async throws {

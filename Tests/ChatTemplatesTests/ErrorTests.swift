@@ -81,6 +81,19 @@ import Testing
             message: "No test named 'frobnicated' found."),
     ]
 
+    /// Where Python would raise MemoryError, an operation that would make more than 64 M
+    /// characters or elements is an error rather than a crash; a negative precision or width
+    /// prints as in Python.
+    @Test func hugeValuesAreAnError() throws {
+        for source in ["{{ 'a' * 10**15 }}", "{{ [1] * 10**9 }}", "{{ 'x'.ljust(10**12) }}", "{{ [1, 2, 3] | batch(10**12, 0) | list }}",
+                       "{{ '%1000000000000s' % 'x' }}", "{{ '%.*f' % (10**12, 1.5) }}"] {
+            let error = try #require(renderError(source), "\(source)")
+            #expect(error.kind == .runtime && error.message.contains("more than a template may"), "\(source): \(error)")
+        }
+        let python = try ChatTemplate(source: "{{ '' * 10**15 }}|{{ '%.*s' % (-1, 'abc') }}|{{ '%*s' % (-4, 'ab') }}|").render(messages: [.user("hi")])
+        #expect(python == "||ab  |")
+    }
+
     @Test(arguments: expectations)
     func reportsKindLineAndMessage(_ expected: Expectation) throws {
         let error = try #require(renderError(expected.source))

@@ -159,6 +159,18 @@ struct LlamaExpectations: Decodable {
         let four = try LlamaConfig.load(from: ModelDirectory(Fixtures.url("llama/mha-untied-bf16")))
         #expect(four.ropeTheta == 500 && four.numKeyValueHeads == 4 && !four.tieWordEmbeddings)
     }
+
+    /// A size no real model has is refused when read, before products of sizes can overflow.
+    @Test func implausibleSizesAreRefused() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("huge-config-\(UUID())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: url) }
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("llama/gqa-tied-f32/config.json"))) as! [String: Any]
+        config["num_attention_heads"] = 1 << 32
+        try JSONSerialization.data(withJSONObject: config).write(to: url.appendingPathComponent("config.json"))
+        let error = try #require(throws: ConfigError.self) { try LlamaConfig.load(from: ModelDirectory(url)) }
+        #expect(error.description.contains("num_attention_heads") && error.description.contains("implausibly large"), "\(error)")
+    }
 }
 
 /// 8-bit weights and a half-precision KV cache are approximate: how far they move the fixtures'

@@ -82,6 +82,16 @@ let processorExpectations = ProcessorExpectations.fixture
         #expect(error.reason.contains("size") && error.reason.contains("longest_edge"))
     }
 
+    /// Sizes past transformers' 4096 cap would only allocate gigabyte frames: refused when read.
+    @Test func hugeSizesAreRefused() throws {
+        for (json, field) in [(#"{"size": {"height": 100000, "width": 100000}}"#, "size"),
+                              (#"{"size": {"longest_edge": 1000000000000000}}"#, "size"),
+                              (#"{"max_image_size": {"longest_edge": 100000}}"#, "max_image_size")] {
+            let error = try loadError(["preprocessor_config.json": json])
+            #expect(error.reason.contains(field) && error.reason.contains("1...4096"), "\(error)")
+        }
+    }
+
     @Test func unsupportedResample() throws {
         let error = try loadError(["preprocessor_config.json": #"{"resample": 0}"#])
         #expect(error.reason.contains("resample") && error.reason.contains("not supported"))

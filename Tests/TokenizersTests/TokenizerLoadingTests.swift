@@ -67,6 +67,13 @@ import Tokenizers
         #expect(error.description.contains("merges[0]"))
     }
 
+    @Test(arguments: [-1000, Int(Int32.max) + 1])
+    func addedTokenIDOutOfRange(_ id: Int) throws {
+        let json = #"{"added_tokens": [{"id": \#(id), "content": "<x>"}], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#
+        let error = try #require(throws: TokenizerError.self) { try Tokenizer(json: Data(json.utf8)) }
+        #expect(error.description.contains("added_tokens[0].id") && error.description.contains("out of range"), "\(error)")
+    }
+
     /// Streaming never releases half a character: a 4-byte emoji in byte-fallback tokens comes
     /// out whole, on its last byte.
     @Test func streamingHoldsPartialCharacters() throws {

@@ -85,6 +85,9 @@ import TestSupport
             (["--model", model, "missing.png", "q"], "missing.png: cannot read the file (no such file)"),
             (["--model", model, "Tests/Fixtures/jpeg/LICENSE.md", "q"], "not a PNG or JPEG image"),
             (["--model", model, "--temperature=-1", chart, "q"], "temperature must be ≥ 0"),
+            // Checked before the model is looked for: a caption run would otherwise fail each image.
+            (["--model", "/nonexistent/model", "--max-tokens", "0", chart, "q"], "max_new_tokens must be at least 1"),
+            (["caption", "--model", "/nonexistent/model", "--top-p", "2", "--output", "/nonexistent/out.jsonl", "Assets"], "top_p must be in (0, 1]"),
             (["--model", model], "give the images and a question"),
             (["--model", model, chart], "the last argument must be the question"),
         ]
